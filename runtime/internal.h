@@ -1,0 +1,108 @@
+/* internal.h - declarations shared by the runtime's own files.  Pure helpers
+ * (parse.c, hostinfo.c, idmap.c) are unit-tested without root; the files
+ * with side effects (sandbox.c, rootfs.c, cgroup.c, net.c, supervisor.c,
+ * state.c) are exercised by the integration tests. */
+#ifndef SBX_RUNTIME_INTERNAL_H
+#define SBX_RUNTIME_INTERNAL_H
+
+#include "sbx-runtime.h"
+#include "util.h"
+
+/* ---- parse.c (pure) ---- */
+/* "300", "300s", "1.5m", "250ms", "2h" -> milliseconds (> 0). */
+int sbx_parse_duration(const char *s, uint64_t *ms, sbx_error **err);
+/* "4096", "64k", "512M", "1G", "1GiB", "2 GB" -> bytes (powers of 1024). */
+int sbx_parse_size(const char *s, uint64_t *bytes, sbx_error **err);
+/* SRC:DST[:ro|:rw] -> parts; both absolute, no "..". */
+int sbx_parse_volume(const char *spec, char **src, char **dst, bool *ro, sbx_error **err);
+
+/* ---- hostinfo.c (pure parsers + thin readers) ---- */
+/* From /proc/self/mountinfo text: the mount point of the first cgroup2 mount. */
+char *sbx_mountinfo_cgroup2(const char *mountinfo);
+/* From /proc/self/cgroup text: the unified ("0::") path, e.g. "/user.slice/x". */
+char *sbx_proc_cgroup_unified(const char *proc_cgroup);
+/* Unescape the octal escapes (\040) of a mountinfo field in place. */
+void sbx_mountinfo_unescape(char *s);
+
+/* ---- idmap.c (pure) ---- */
+#define SBX_ROOTFUL_HOST_BASE 100000u /* inside 0..65535 -> host 100000..165535 */
+#define SBX_ROOTFUL_RANGE 65536u
+struct sbx_idmap {
+        char uid_map[64];
+        char gid_map[64];
+        bool deny_setgroups; /* rootless: must write "deny" to setgroups first */
+        uid_t setup_uid;     /* uid the sandbox init switches to inside */
+        gid_t setup_gid;
+};
+/* Compute the maps: as root (host_euid 0) map a whole unprivileged range;
+ * otherwise map only the caller's own ids onto the sandbox user. */
+void sbx_idmap_compute(uid_t host_euid, gid_t host_egid, uid_t inside_uid, gid_t inside_gid,
+                       struct sbx_idmap *out);
+
+/* ---- cgroup.c ---- */
+struct sbx_cgroup;
+struct sbx_cgroup_usage {
+        int64_t memory_peak;
+        uint64_t cpu_usec, cpu_user_usec, cpu_system_usec, nr_throttled, throttled_usec;
+        uint64_t oom_kill;
+};
+/* rlimit approximations of best-effort limits the cgroup could not apply
+ * (0: none); applied to the command before exec. */
+struct sbx_approx {
+        uint64_t rlimit_data;  /* for memory.max */
+        uint64_t rlimit_nproc; /* for pids.max */
+};
+/* Create the sandbox cgroup and apply the plan's limits; degradations are
+ * appended to res (best-effort limits) or returned as errors (strict).
+ * *out is NULL (not an error) when no cgroup can be had and the plan asks
+ * for no limit that needs one (rootless without delegation). */
+int sbx_cgroup_create(const char *id, const sbx_plan *plan, struct sbx_result *res, bool quiet,
+                      struct sbx_approx *approx, struct sbx_cgroup **out, sbx_error **err);
+int sbx_cgroup_fd(const struct sbx_cgroup *cg);
+const char *sbx_cgroup_path(const struct sbx_cgroup *cg);
+int sbx_cgroup_kill(struct sbx_cgroup *cg);
+void sbx_cgroup_usage(struct sbx_cgroup *cg, struct sbx_cgroup_usage *u);
+/* Kill what is left, wait until empty, rmdir; frees cg. */
+int sbx_cgroup_destroy(struct sbx_cgroup *cg, sbx_error **err);
+/* For gc: kill and remove the cgroup at an absolute path. */
+int sbx_cgroup_remove_path(const char *path, sbx_error **err);
+/* Where sandbox cgroups are created (NULL when no cgroup2 is mounted). */
+char *sbx_cgroup_parent_dir(void);
+
+/* ---- degradations ---- */
+void sbx_result_add_degradation(struct sbx_result *res, bool quiet, const char *setting,
+                                const char *requested, const char *reason, const char *applied);
+
+/* ---- net.c ---- */
+/* Bring lo up inside the current network namespace (libnl-route-3). */
+int sbx_net_loopback_up(sbx_error **err);
+
+/* ---- rootfs.c (runs inside the new mount namespace) ---- */
+struct sbx_rootfs_spec {
+        const sbx_plan *plan;
+        const char *state_dir;    /* host path: scratch mount point */
+        const char *dir;          /* --rootfs DIR, or NULL */
+        char *const *layers;      /* image layers (top first), or NULL */
+        size_t n_layers;
+        const char *hostname;
+        struct sbx_volume *volumes;
+        size_t n_volumes;
+        bool rootless;
+};
+struct sbx_volume {
+        char *src, *dst;
+        bool ro;
+};
+int sbx_rootfs_setup(const struct sbx_rootfs_spec *spec, sbx_error **err);
+
+/* ---- state.c ---- */
+/* Create <state root>/<id>, owned by `owner` (the host uid of the
+ * sandbox's root, which mounts its scratch tmpfs there). */
+int sbx_state_create(const char *id, uid_t owner, char **dir_out, sbx_error **err);
+int sbx_state_write(const char *dir, const char *key, const char *value);
+void sbx_state_remove(const char *dir);
+void sbx_random_id(char out[13]);
+/* "PID STARTTIME\n" of the calling process, for the supervisor record. */
+char *sbx_supervisor_record(void);
+
+#endif

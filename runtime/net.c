@@ -1,0 +1,41 @@
+/* net.c - the sandbox's network: a fresh network namespace (made by clone)
+ * in which only the loopback device exists; this brings it up through
+ * rtnetlink (libnl-route-3).  Nothing connects the namespace to the host:
+ * no veth, no route, and its 127.0.0.1 is its own. */
+#include "internal.h"
+
+#include <net/if.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+
+int sbx_net_loopback_up(sbx_error **err)
+{
+        struct nl_sock *sk = nl_socket_alloc();
+        struct rtnl_link *lo = NULL, *change = NULL;
+        int r = -1, e;
+
+        if (sk == NULL)
+                return sbx_fail(err, "loopback: can not allocate a netlink socket");
+        if ((e = nl_connect(sk, NETLINK_ROUTE)) < 0) {
+                sbx_fail(err, "loopback: netlink connect: %s", nl_geterror(e));
+                goto out;
+        }
+        if ((e = rtnl_link_get_kernel(sk, 0, "lo", &lo)) < 0) {
+                sbx_fail(err, "loopback: get link `lo`: %s", nl_geterror(e));
+                goto out;
+        }
+        change = rtnl_link_alloc();
+        rtnl_link_set_flags(change, IFF_UP);
+        if ((e = rtnl_link_change(sk, lo, change, 0)) < 0) {
+                sbx_fail(err, "loopback: set `lo` up: %s", nl_geterror(e));
+                goto out;
+        }
+        r = 0;
+out:
+        if (change)
+                rtnl_link_put(change);
+        if (lo)
+                rtnl_link_put(lo);
+        nl_socket_free(sk);
+        return r;
+}

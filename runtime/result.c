@@ -1,0 +1,142 @@
+/* result.c - the result record of a run (DESIGN.md), encoded with jansson. */
+#include "internal.h"
+
+#include <jansson.h>
+#include <string.h>
+#include <time.h>
+
+void sbx_result_add_degradation(struct sbx_result *res, bool quiet, const char *setting,
+                                const char *requested, const char *reason, const char *applied)
+{
+        struct sbx_degradation *d;
+
+        res->degraded = xrealloc(res->degraded, (res->n_degraded + 1) * sizeof(*res->degraded));
+        d = &res->degraded[res->n_degraded++];
+        d->setting = xstrdup(setting);
+        d->requested = xstrdup(requested);
+        d->reason = xstrdup(reason);
+        d->applied = xstrdup(applied);
+        if (!quiet)
+                fprintf(stderr, "sbx: warning: %s %s is best-effort and not enforced: %s; applied: %s\n",
+                        setting, requested, reason, applied);
+}
+
+void sbx_result_clear(struct sbx_result *res)
+{
+        free(res->policy_name);
+        free(res->policy_sha256);
+        free(res->rootfs_kind);
+        free(res->rootfs);
+        free(res->rootfs_digest);
+        strv_free(res->argv);
+        for (size_t i = 0; i < res->n_denied; i++)
+                free(res->denied[i].name);
+        free(res->denied);
+        for (size_t i = 0; i < res->n_degraded; i++) {
+                free(res->degraded[i].setting);
+                free(res->degraded[i].requested);
+                free(res->degraded[i].reason);
+                free(res->degraded[i].applied);
+        }
+        free(res->degraded);
+        free(res->cgroup_path);
+        free(res->message);
+        memset(res, 0, sizeof(*res));
+}
+
+static json_t *time_json(int64_t ms)
+{
+        time_t t = (time_t)(ms / 1000);
+        struct tm tm;
+        char buf[64];
+
+        gmtime_r(&t, &tm);
+        snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+        return json_string(buf);
+}
+
+static json_t *str_or_null(const char *s)
+{
+        return s ? json_string(s) : json_null();
+}
+
+char *sbx_result_to_json(const struct sbx_result *r)
+{
+        json_t *o = json_object(), *argv = json_array(), *deg = json_array();
+        json_t *denied = r->audited ? json_array() : json_null();
+        char *text;
+
+        for (char **a = r->argv; a && *a; a++)
+                json_array_append_new(argv, json_string(*a));
+        for (size_t i = 0; i < r->n_degraded; i++)
+                json_array_append_new(deg, json_pack("{s:s, s:s, s:s, s:s}", "setting",
+                                                     r->degraded[i].setting, "requested",
+                                                     r->degraded[i].requested, "reason",
+                                                     r->degraded[i].reason, "applied",
+                                                     r->degraded[i].applied));
+        for (size_t i = 0; r->audited && i < r->n_denied; i++)
+                json_array_append_new(denied,
+                                      json_pack("{s:s, s:i, s:s, s:I}", "syscall", r->denied[i].name,
+                                                "nr", r->denied[i].nr, "arch",
+                                                r->denied[i].arch == 0xc000003e ? "x86_64"
+                                                : r->denied[i].arch == 0x40000003 ? "i386"
+                                                                                 : "other",
+                                                "count", (json_int_t)r->denied[i].count));
+        json_object_set_new(o, "id", json_string(r->id));
+        json_object_set_new(o, "policy", json_pack("{s:o, s:o}", "name", str_or_null(r->policy_name),
+                                                   "sha256", str_or_null(r->policy_sha256)));
+        json_object_set_new(o, "rootfs",
+                            json_pack("{s:o, s:o, s:o}", "kind", str_or_null(r->rootfs_kind),
+                                      "source", str_or_null(r->rootfs), "digest",
+                                      str_or_null(r->rootfs_digest)));
+        json_object_set_new(o, "command", argv);
+        json_object_set_new(o, "started_at", time_json(r->start_ms));
+        json_object_set_new(o, "ended_at", time_json(r->end_ms));
+        json_object_set_new(o, "duration_ms", json_integer(r->end_ms - r->start_ms));
+        json_object_set_new(o, "exit_code", r->signal || r->exit_code < 0 || r->timed_out
+                                                    ? json_null()
+                                                    : json_integer(r->exit_code));
+        json_object_set_new(o, "signal", r->signal ? json_integer(r->signal) : json_null());
+        json_object_set_new(o, "status", json_integer(r->status));
+        json_object_set_new(o, "timed_out", json_boolean(r->timed_out));
+        json_object_set_new(o, "oom_killed", json_boolean(r->oom_killed));
+        json_object_set_new(o, "memory_peak_bytes",
+                            r->memory_peak >= 0 ? json_integer(r->memory_peak) : json_null());
+        json_object_set_new(o, "cpu_time_usec", json_integer((json_int_t)r->cpu_usec));
+        json_object_set_new(o, "cpu_user_usec", json_integer((json_int_t)r->cpu_user_usec));
+        json_object_set_new(o, "cpu_system_usec", json_integer((json_int_t)r->cpu_system_usec));
+        json_object_set_new(o, "cpu_nr_throttled",
+                            r->has_cgroup ? json_integer((json_int_t)r->nr_throttled) : json_null());
+        json_object_set_new(o, "cpu_throttled_usec", r->has_cgroup
+                                                             ? json_integer((json_int_t)r->throttled_usec)
+                                                             : json_null());
+        json_object_set_new(o, "usage_source", json_string(r->has_cgroup ? "cgroup" : "rusage"));
+        json_object_set_new(o, "cgroup", str_or_null(r->cgroup_path));
+        json_object_set_new(o, "denied_syscalls", denied);
+        json_object_set_new(o, "degraded", deg);
+        json_object_set_new(o, "message", str_or_null(r->message));
+        text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(o);
+        if (text == NULL)
+                abort();
+        return text;
+}
+
+int sbx_result_write_json(const struct sbx_result *res, const char *path, sbx_error **err)
+{
+        cleanup_free char *text = sbx_result_to_json(res);
+        cleanup_file FILE *f = NULL;
+
+        if (strcmp(path, "-") == 0) {
+                printf("%s\n", text);
+                fflush(stdout);
+                return 0;
+        }
+        f = fopen(path, "we");
+        if (f == NULL)
+                return sbx_fail_errno(err, errno, "write result record `%s`", path);
+        if (fprintf(f, "%s\n", text) < 0 || fflush(f) != 0)
+                return sbx_fail_errno(err, errno, "write result record `%s`", path);
+        return 0;
+}

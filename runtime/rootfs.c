@@ -1,0 +1,504 @@
+/* rootfs.c - build the sandbox's file system tree inside its own mount
+ * namespace, then pivot_root into it.  Runs in the sandbox init, as root of
+ * the sandbox's user namespace, before anything untrusted runs.
+ *
+ * Every mount target below the new root is opened with openat2(
+ * RESOLVE_IN_ROOT) and mounted through its /proc/self/fd/N name, so that a
+ * symlink planted in an image (proc -> /etc) resolves inside the new root
+ * and can never redirect a mount onto a path of the host.
+ *
+ * Nothing here is visible to the host: the mount namespace is private from
+ * the first call, and every mount dies with the namespace.
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define PROC_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+static int do_mount(const char *src, const char *tgt, const char *type, unsigned long flags,
+                    const char *data, const char *what, sbx_error **err)
+{
+        if (mount(src, tgt, type, flags, data) < 0)
+                return sbx_fail_errno(err, errno, "mount %s", what);
+        return 0;
+}
+
+static int openat2_in_root(int rootfd, const char *path, int flags)
+{
+        struct open_how how = {
+                .flags = (uint64_t)(flags | O_CLOEXEC),
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        while (*path == '/')
+                path++;
+        if (*path == '\0')
+                path = ".";
+        return (int)TEMP_FAILURE_RETRY(syscall(SYS_openat2, rootfd, path, &how, sizeof(how)));
+}
+
+/* Create `path` (and its parents) below rootfd as directories, or as an empty
+ * file when `file` is set; return an O_PATH fd of it. */
+static int make_target(int rootfd, const char *path, bool file, sbx_error **err)
+{
+        cleanup_free char *copy = xstrdup(path);
+        char *slash = copy;
+        int fd;
+
+        while ((slash = strchr(slash + 1, '/')) != NULL) {
+                *slash = '\0';
+                if (mkdirat(rootfd, copy + (copy[0] == '/'), 0755) < 0 && errno != EEXIST) {
+                        /* Parents may be symlinks: create them inside the root. */
+                        cleanup_close int pfd = -1;
+                        char *last = strrchr(copy, '/');
+                        *last = '\0';
+                        pfd = openat2_in_root(rootfd, copy, O_PATH | O_DIRECTORY);
+                        *last = '/';
+                        if (pfd < 0 || (mkdirat(pfd, last + 1, 0755) < 0 && errno != EEXIST))
+                                return sbx_fail_errno(err, errno, "create `%s`", copy);
+                }
+                *slash = '/';
+        }
+        fd = openat2_in_root(rootfd, path, O_PATH);
+        if (fd >= 0)
+                return fd;
+        {
+                cleanup_close int pfd = -1;
+                char *last = strrchr(copy, '/');
+                const char *name = last ? last + 1 : copy;
+                if (last)
+                        *last = '\0';
+                pfd = openat2_in_root(rootfd, last ? copy : "/", O_PATH | O_DIRECTORY);
+                if (pfd < 0)
+                        return sbx_fail_errno(err, errno, "open parent of `%s`", path);
+                if (file) {
+                        int f = openat(pfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+                        if (f < 0 && errno != EEXIST)
+                                return sbx_fail_errno(err, errno, "create `%s`", path);
+                        if (f >= 0)
+                                close(f);
+                } else if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST) {
+                        return sbx_fail_errno(err, errno, "create `%s`", path);
+                }
+        }
+        fd = openat2_in_root(rootfd, path, O_PATH);
+        if (fd < 0)
+                return sbx_fail_errno(err, errno, "open `%s`", path);
+        return fd;
+}
+
+/* Mount onto `path` below the new root, through /proc/self/fd. */
+static int mount_in(int rootfd, const char *path, bool file, const char *src, const char *type,
+                    unsigned long flags, const char *data, sbx_error **err)
+{
+        cleanup_close int fd = make_target(rootfd, path, file, err);
+        char tgt[64];
+
+        if (fd < 0)
+                return -1;
+        snprintf(tgt, sizeof(tgt), "/proc/self/fd/%d", fd);
+        if (mount(src, tgt, type, flags, data) < 0)
+                return sbx_fail_errno(err, errno, "mount %s on `%s`", type ? type : src, path);
+        return 0;
+}
+
+/* Remount a bind read-only, keeping the flags the kernel locks on mounts
+ * inherited from a more privileged namespace (else EPERM). */
+static int remount_ro(int rootfd, const char *path, sbx_error **err)
+{
+        cleanup_close int fd = openat2_in_root(rootfd, path, O_PATH);
+        struct statvfs sv;
+        unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
+        char tgt[64];
+
+        if (fd < 0)
+                return sbx_fail_errno(err, errno, "open `%s`", path);
+        snprintf(tgt, sizeof(tgt), "/proc/self/fd/%d", fd);
+        if (statvfs(tgt, &sv) == 0) {
+                flags |= (sv.f_flag & ST_NOSUID) ? MS_NOSUID : 0;
+                flags |= (sv.f_flag & ST_NODEV) ? MS_NODEV : 0;
+                flags |= (sv.f_flag & ST_NOEXEC) ? MS_NOEXEC : 0;
+                flags |= (sv.f_flag & ST_NOATIME) ? MS_NOATIME : 0;
+                flags |= (sv.f_flag & ST_RELATIME) ? MS_RELATIME : 0;
+        }
+        if (mount(NULL, tgt, NULL, flags, NULL) < 0)
+                return sbx_fail_errno(err, errno, "remount `%s` read-only", path);
+        return 0;
+}
+
+static int bind_in(int rootfd, const char *src, const char *dst, bool ro, sbx_error **err)
+{
+        struct stat st;
+
+        if (stat(src, &st) < 0)
+                return sbx_fail_errno(err, errno, "bind `%s`", src);
+        if (mount_in(rootfd, dst, !S_ISDIR(st.st_mode), src, NULL, MS_BIND | MS_REC, NULL, err) <
+            0)
+                return -1;
+        return ro ? remount_ro(rootfd, dst, err) : 0;
+}
+
+/* ---- the read-only view of the host ---- */
+
+static const char *const host_dirs[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"};
+
+/* Host /etc entries that carry no secret and that programs need to run:
+ * the dynamic linker cache, alternatives symlinks, shell profiles, CA
+ * certificates, time zone, service names.  Never shadow, ssh, sudoers. */
+static const char *const etc_dirs[] = {"alternatives", "ld.so.conf.d", "profile.d", "ssl",
+                                       "ca-certificates", "terminfo"};
+static const char *const etc_files[] = {"ld.so.cache", "ld.so.conf", "localtime", "profile",
+                                        "bash.bashrc", "inputrc", "os-release", "debian_version",
+                                        "mime.types", "protocols", "services", "timezone"};
+
+static int overlay_host_dir(int scratchfd, const char *scratch, const char *name,
+                            sbx_error **err)
+{
+        cleanup_free char *host = xasprintf("/%s", name);
+        cleanup_free char *target = NULL, *opts = NULL, *up = NULL, *wk = NULL;
+        struct stat st;
+        char link[4096];
+
+        if (lstat(host, &st) < 0)
+                return 0; /* not on this host */
+        target = xasprintf("root/%s", name);
+        if (S_ISLNK(st.st_mode)) { /* merged /usr: bin -> usr/bin */
+                ssize_t n = readlink(host, link, sizeof(link) - 1);
+                if (n < 0)
+                        return sbx_fail_errno(err, errno, "readlink `%s`", host);
+                link[n] = '\0';
+                if (symlinkat(link, scratchfd, target) < 0)
+                        return sbx_fail_errno(err, errno, "symlink `/%s`", name);
+                return 0;
+        }
+        if (!S_ISDIR(st.st_mode))
+                return 0;
+        up = xasprintf("upper/%s", name);
+        wk = xasprintf("work/%s", name);
+        if (mkdirat(scratchfd, target, 0755) < 0 || mkdirat(scratchfd, up, 0755) < 0 ||
+            mkdirat(scratchfd, wk, 0755) < 0)
+                return sbx_fail_errno(err, errno, "create overlay directories for `/%s`", name);
+        opts = xasprintf("lowerdir=%s,upperdir=%s/%s,workdir=%s/%s,userxattr", host, scratch, up,
+                         scratch, wk);
+        free(target);
+        target = xasprintf("%s/root/%s", scratch, name);
+        return do_mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts, host, err);
+}
+
+static int write_etc(int rootfd, const struct sbx_rootfs_spec *spec, sbx_error **err)
+{
+        const sbx_plan *p = spec->plan;
+        const char *shell = access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh";
+        cleanup_free char *passwd = xasprintf(
+                "root:x:0:0:root:/root:%s\n%s:x:%u:%u:%s:%s:%s\n"
+                "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+                shell, p->user_name, (unsigned)p->uid, (unsigned)p->gid, p->user_name, p->home,
+                shell);
+        cleanup_free char *group = xasprintf("root:x:0:\ntty:x:5:\n%s:x:%u:\nnogroup:x:65534:\n",
+                                             p->user_name, (unsigned)p->gid);
+        cleanup_free char *hosts = xasprintf("127.0.0.1\tlocalhost %s\n::1\tlocalhost "
+                                             "ip6-localhost ip6-loopback\n",
+                                             spec->hostname);
+        cleanup_free char *hostname = xasprintf("%s\n", spec->hostname);
+        const struct {
+                const char *name, *text;
+        } files[] = {
+                {"etc/passwd", passwd},
+                {"etc/group", group},
+                {"etc/hosts", hosts},
+                {"etc/hostname", hostname},
+                {"etc/nsswitch.conf", "passwd: files\ngroup: files\nshadow: files\nhosts: files\n"},
+                {"etc/resolv.conf", "# this sandbox has no network beyond its own loopback\n"},
+        };
+
+        if (mkdirat(rootfd, "etc", 0755) < 0 && errno != EEXIST)
+                return sbx_fail_errno(err, errno, "create /etc");
+        for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+                if (write_file_at(rootfd, files[i].name, files[i].text, true, 0644) < 0)
+                        return sbx_fail_errno(err, errno, "write `/%s`", files[i].name);
+        for (size_t i = 0; i < ARRAY_SIZE(etc_files); i++) {
+                cleanup_free char *src = xasprintf("/etc/%s", etc_files[i]);
+                cleanup_free char *dst = xasprintf("etc/%s", etc_files[i]);
+                cleanup_free char *data = NULL;
+                char link[4096];
+                ssize_t n = readlink(src, link, sizeof(link) - 1);
+                size_t len;
+
+                if (n > 0) {
+                        link[n] = '\0';
+                        if (symlinkat(link, rootfd, dst) < 0)
+                                return sbx_fail_errno(err, errno, "symlink `/%s`", dst);
+                        continue;
+                }
+                data = read_file_at(AT_FDCWD, src, &len);
+                if (data == NULL)
+                        continue; /* absent on this host */
+                cleanup_close int fd =
+                        openat(rootfd, dst, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+                if (fd < 0 || write_full(fd, data, len) < 0)
+                        return sbx_fail_errno(err, errno, "write `/%s`", dst);
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(etc_dirs); i++) {
+                cleanup_free char *src = xasprintf("/etc/%s", etc_dirs[i]);
+                cleanup_free char *dst = xasprintf("/etc/%s", etc_dirs[i]);
+                struct stat st;
+                if (lstat(src, &st) < 0 || !S_ISDIR(st.st_mode))
+                        continue;
+                if (bind_in(rootfd, src, dst, true, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static int setup_host_view(int scratchfd, const struct sbx_rootfs_spec *spec, sbx_error **err)
+{
+        cleanup_close int rootfd = -1;
+        cleanup_free char *root = xasprintf("%s/root", spec->state_dir);
+
+        /* The root must be a mount point for pivot_root. */
+        if (do_mount(root, root, NULL, MS_BIND, NULL, "new root", err) < 0)
+                return -1;
+        for (size_t i = 0; i < ARRAY_SIZE(host_dirs); i++)
+                if (overlay_host_dir(scratchfd, spec->state_dir, host_dirs[i], err) < 0)
+                        return -1;
+        rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return sbx_fail_errno(err, errno, "open new root");
+        for (const char *const *d = (const char *const[]){"root", "run", "var", "var/tmp", "mnt",
+                                                          "opt", "home", NULL};
+             *d; d++)
+                mkdirat(rootfd, *d, 0755);
+        if (fchmodat(rootfd, "var/tmp", 01777, 0) < 0 || fchmodat(rootfd, "root", 0700, 0) < 0)
+                return sbx_fail_errno(err, errno, "chmod /var/tmp, /root");
+        return write_etc(rootfd, spec, err);
+}
+
+static int setup_overlay_root(const struct sbx_rootfs_spec *spec, sbx_error **err)
+{
+        cleanup_free char *lower = NULL, *opts = NULL, *root = NULL;
+        int *fds = NULL;
+        size_t n = spec->layers ? spec->n_layers : 1;
+        int r = -1;
+
+        /* Layer paths go through /proc/self/fd/N so that images with many
+         * layers fit in the one-page mount option string. */
+        fds = xcalloc(n, sizeof(*fds));
+        for (size_t i = 0; i < n; i++) {
+                const char *dir = spec->layers ? spec->layers[i] : spec->dir;
+                fds[i] = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (fds[i] < 0) {
+                        sbx_fail_errno(err, errno, "open rootfs layer `%s`", dir);
+                        goto out;
+                }
+                char *next = xasprintf("%s%s/proc/self/fd/%d", lower ? lower : "",
+                                       lower ? ":" : "", fds[i]);
+                free(lower);
+                lower = next;
+        }
+        if (n == 1) { /* a single directory: its real name reads better in errors */
+                free(lower);
+                lower = xstrdup(spec->layers ? spec->layers[0] : spec->dir);
+        }
+        opts = xasprintf("lowerdir=%s,upperdir=%s/upper,workdir=%s/work,userxattr", lower,
+                         spec->state_dir, spec->state_dir);
+        root = xasprintf("%s/root", spec->state_dir);
+        if (strlen(opts) >= 4096) {
+                sbx_fail(err, "rootfs has too many layers (%zu) for one overlay mount", n);
+                goto out;
+        }
+        r = do_mount("overlay", root, "overlay", MS_NOSUID | MS_NODEV, opts, "overlay root", err);
+out:
+        for (size_t i = 0; i < n; i++)
+                if (fds[i] > 0)
+                        close(fds[i]);
+        free(fds);
+        return r;
+}
+
+/* Paths of /proc that expose the host kernel: hidden behind /dev/null or an
+ * empty read-only tmpfs, or made read-only. */
+static const char *const proc_masked_files[] = {"kcore",        "keys",         "timer_list",
+                                                "sched_debug",  "latency_stats", "timer_stats",
+                                                "sysrq-trigger", "kallsyms",    "kmsg",
+                                                "config.gz",    "vmallocinfo"};
+static const char *const proc_masked_dirs[] = {"acpi", "scsi", "asound", "driver"};
+static const char *const proc_ro_dirs[] = {"sys", "bus", "fs", "irq"};
+
+static int setup_proc(int rootfd, sbx_error **err)
+{
+        if (mount_in(rootfd, "/proc", false, "proc", "proc", PROC_FLAGS, NULL, err) < 0)
+                return -1;
+        for (size_t i = 0; i < ARRAY_SIZE(proc_ro_dirs); i++) {
+                cleanup_free char *p = xasprintf("/proc/%s", proc_ro_dirs[i]);
+                cleanup_close int fd = openat2_in_root(rootfd, p, O_PATH);
+                char self[64];
+                if (fd < 0)
+                        continue;
+                /* Bind the new /proc's own directory onto itself, then seal it. */
+                snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+                if (mount(self, self, NULL, MS_BIND | MS_REC, NULL) < 0)
+                        return sbx_fail_errno(err, errno, "bind `%s`", p);
+                if (remount_ro(rootfd, p, err) < 0)
+                        return -1;
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(proc_masked_files); i++) {
+                cleanup_free char *p = xasprintf("/proc/%s", proc_masked_files[i]);
+                cleanup_close int fd = openat2_in_root(rootfd, p, O_PATH);
+                if (fd < 0)
+                        continue;
+                if (mount_in(rootfd, p, true, "/dev/null", NULL, MS_BIND, NULL, err) < 0)
+                        return -1;
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(proc_masked_dirs); i++) {
+                cleanup_free char *p = xasprintf("/proc/%s", proc_masked_dirs[i]);
+                cleanup_close int fd = openat2_in_root(rootfd, p, O_PATH | O_DIRECTORY);
+                if (fd < 0)
+                        continue;
+                if (mount_in(rootfd, p, false, "tmpfs", "tmpfs", MS_RDONLY | PROC_FLAGS,
+                             "size=0,mode=0555", err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static int setup_sys(int rootfd, sbx_error **err)
+{
+        /* A sysfs of the sandbox's own network namespace, read-only; the
+         * firmware tables and power controls of the host hidden. */
+        if (mount_in(rootfd, "/sys", false, "sysfs", "sysfs", MS_RDONLY | PROC_FLAGS, NULL, err) <
+            0)
+                return -1;
+        static const char *const masked[] = {"/sys/firmware", "/sys/devices/virtual/powercap",
+                                             "/sys/kernel/debug", "/sys/kernel/security"};
+        for (size_t i = 0; i < ARRAY_SIZE(masked); i++) {
+                cleanup_close int fd = openat2_in_root(rootfd, masked[i], O_PATH | O_DIRECTORY);
+                if (fd < 0)
+                        continue;
+                if (mount_in(rootfd, masked[i], false, "tmpfs", "tmpfs", MS_RDONLY | PROC_FLAGS,
+                             "size=0,mode=0555", err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static int setup_dev(int rootfd, bool rootless, sbx_error **err)
+{
+        static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+        static const char *const links[][2] = {{"ptmx", "pts/ptmx"},      {"fd", "/proc/self/fd"},
+                                               {"stdin", "/proc/self/fd/0"},
+                                               {"stdout", "/proc/self/fd/1"},
+                                               {"stderr", "/proc/self/fd/2"}};
+        cleanup_close int devfd = -1;
+
+        if (mount_in(rootfd, "/dev", false, "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC,
+                     "size=64k,mode=0755", err) < 0)
+                return -1;
+        for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
+                cleanup_free char *src = xasprintf("/dev/%s", nodes[i]);
+                if (mount_in(rootfd, src, true, src, NULL, MS_BIND, NULL, err) < 0)
+                        return -1;
+        }
+        if (mount_in(rootfd, "/dev/pts", false, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+                     rootless ? "newinstance,ptmxmode=0666,mode=0620"
+                              : "newinstance,ptmxmode=0666,mode=0620,gid=5",
+                     err) < 0)
+                return -1;
+        if (mount_in(rootfd, "/dev/shm", false, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV,
+                     "size=64m,mode=1777", err) < 0)
+                return -1;
+        devfd = openat2_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
+        if (devfd < 0)
+                return sbx_fail_errno(err, errno, "open /dev");
+        for (size_t i = 0; i < ARRAY_SIZE(links); i++)
+                if (symlinkat(links[i][1], devfd, links[i][0]) < 0)
+                        return sbx_fail_errno(err, errno, "symlink `/dev/%s`", links[i][0]);
+        /* No new files in /dev: the device nodes are binds of their own. */
+        return remount_ro(rootfd, "/dev", err);
+}
+
+static int setup_writable(int rootfd, const sbx_plan *p, sbx_error **err)
+{
+        for (size_t i = 0; i < p->n_tmpfs; i++) {
+                const struct sbx_plan_tmpfs *t = &p->tmpfs[i];
+                bool home = p->home && strcmp(t->path, p->home) == 0;
+                cleanup_free char *opts =
+                        home ? xasprintf("size=%llu,mode=0700,uid=%u,gid=%u",
+                                         (unsigned long long)t->size, (unsigned)p->uid,
+                                         (unsigned)p->gid)
+                             : xasprintf("size=%llu,mode=1777", (unsigned long long)t->size);
+                if (mount_in(rootfd, t->path, false, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, opts,
+                             err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static int pivot(const char *root, sbx_error **err)
+{
+        if (chdir(root) < 0)
+                return sbx_fail_errno(err, errno, "chdir to new root");
+        /* pivot_root(".", ".") stacks the old root on top of the new one;
+         * detaching "." then removes the old root from this namespace. */
+        if (syscall(SYS_pivot_root, ".", ".") < 0)
+                return sbx_fail_errno(err, errno, "pivot_root");
+        if (umount2(".", MNT_DETACH) < 0)
+                return sbx_fail_errno(err, errno, "detach old root");
+        if (chdir("/") < 0)
+                return sbx_fail_errno(err, errno, "chdir /");
+        return 0;
+}
+
+int sbx_rootfs_setup(const struct sbx_rootfs_spec *spec, sbx_error **err)
+{
+        const sbx_plan *p = spec->plan;
+        cleanup_free char *opts = NULL, *root = NULL;
+        cleanup_close int scratchfd = -1, rootfd = -1;
+        bool host = spec->dir == NULL && spec->layers == NULL;
+
+        /* Nothing we mount may propagate back to the host. */
+        if (do_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, "/ private", err) < 0)
+                return -1;
+        opts = xasprintf("size=%llu,mode=0755", (unsigned long long)p->root_size);
+        if (do_mount("sbx", spec->state_dir, "tmpfs", MS_NOSUID | MS_NODEV, opts,
+                     "scratch tmpfs", err) < 0)
+                return -1;
+        scratchfd = open(spec->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (scratchfd < 0)
+                return sbx_fail_errno(err, errno, "open scratch tmpfs");
+        if (mkdirat(scratchfd, "root", 0755) < 0 || mkdirat(scratchfd, "upper", 0755) < 0 ||
+            mkdirat(scratchfd, "work", 0755) < 0)
+                return sbx_fail_errno(err, errno, "create scratch directories");
+        if ((host ? setup_host_view(scratchfd, spec, err) : setup_overlay_root(spec, err)) < 0)
+                return -1;
+        root = xasprintf("%s/root", spec->state_dir);
+        rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return sbx_fail_errno(err, errno, "open new root");
+        if (setup_proc(rootfd, err) < 0 || setup_sys(rootfd, err) < 0 ||
+            setup_dev(rootfd, spec->rootless, err) < 0 || setup_writable(rootfd, p, err) < 0)
+                return -1;
+        for (size_t i = 0; i < p->n_binds; i++)
+                if (bind_in(rootfd, p->binds[i].source, p->binds[i].dest, !p->binds[i].writable,
+                            err) < 0)
+                        return -1;
+        for (size_t i = 0; i < spec->n_volumes; i++)
+                if (bind_in(rootfd, spec->volumes[i].src, spec->volumes[i].dst,
+                            spec->volumes[i].ro, err) < 0)
+                        return -1;
+        if (p->root_mode == SBX_ROOT_READONLY) {
+                if (remount_ro(rootfd, "/", err) < 0)
+                        return -1;
+                struct stat st;
+                if (host && fstatat(rootfd, "usr", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    S_ISDIR(st.st_mode) && remount_ro(rootfd, "/usr", err) < 0)
+                        return -1;
+        }
+        return pivot(root, err);
+}

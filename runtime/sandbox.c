@@ -1,0 +1,872 @@
+/* sandbox.c - create, run and tear down one sandbox.
+ *
+ * Processes:
+ *   supervisor (the `sbx` process)      waits, enforces the deadline, forwards
+ *     |                                 signals, collects usage, tears down
+ *     +-- init (pid 1 of the sandbox)   builds the mounts, pivots, then forks
+ *           +-- command                 drops every privilege, loads the
+ *                                       filter and execs CMD
+ *
+ * The supervisor clones init with clone3() into new user, mount, pid, net,
+ * ipc, uts and cgroup namespaces and, with CLONE_INTO_CGROUP, directly into
+ * the sandbox cgroup, so no sandbox process ever exists outside it.  Init
+ * has PR_SET_PDEATHSIG(SIGKILL): if the supervisor dies, init dies, and the
+ * kernel kills everything else in the pid namespace with it.  When the
+ * command exits, init reports its wait status and exits, which ends every
+ * process it left behind.
+ *
+ * Messages from the sandbox to the supervisor travel on one pipe as fixed
+ * records (one write each, smaller than PIPE_BUF, so never interleaved):
+ *   'E' text   init failed before the command ran (sbx exits 125)
+ *   'X' errno  execve of the command failed (126 or 127)
+ *   'S' status the command's wait status
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+extern char **environ;
+
+struct sbx_sandbox {
+        const sbx_plan *plan;
+        char **argv;
+        char *rootfs_dir;
+        char *image_name, *image_digest;
+        char **layers;
+        size_t n_layers;
+        char **env_extra;
+        struct sbx_volume *volumes;
+        size_t n_volumes;
+        char *workdir;
+        uint64_t timeout_ms;
+        bool quiet;
+};
+
+struct msg {
+        char type;
+        int value;
+        char text[480];
+};
+
+/* Everything the child needs, computed before clone so the child only
+ * makes system calls. */
+struct child_ctx {
+        const struct sbx_sandbox *sb;
+        const sbx_plan *plan;
+        struct sbx_idmap idmap;
+        struct sbx_approx approx;
+        char **envp;
+        const char *state_dir;
+        char hostname[64];
+        int sync_fd, msg_fd;
+        bool rootless;
+};
+
+sbx_sandbox *sbx_sandbox_new(const sbx_plan *plan)
+{
+        sbx_sandbox *sb = xcalloc(1, sizeof(*sb));
+        sb->plan = plan;
+        return sb;
+}
+
+void sbx_sandbox_free(sbx_sandbox *sb)
+{
+        if (sb == NULL)
+                return;
+        strv_free(sb->argv);
+        free(sb->rootfs_dir);
+        free(sb->image_name);
+        free(sb->image_digest);
+        strv_free(sb->layers);
+        strv_free(sb->env_extra);
+        for (size_t i = 0; i < sb->n_volumes; i++) {
+                free(sb->volumes[i].src);
+                free(sb->volumes[i].dst);
+        }
+        free(sb->volumes);
+        free(sb->workdir);
+        free(sb);
+}
+
+void sbx_sandbox_set_argv(sbx_sandbox *sb, char *const *argv)
+{
+        strv_free(sb->argv);
+        sb->argv = NULL;
+        for (size_t i = 0; argv && argv[i]; i++)
+                sb->argv = strv_push(sb->argv, xstrdup(argv[i]));
+}
+
+void sbx_sandbox_set_rootfs_dir(sbx_sandbox *sb, const char *dir)
+{
+        free(sb->rootfs_dir);
+        sb->rootfs_dir = dir ? xstrdup(dir) : NULL;
+}
+
+void sbx_sandbox_set_rootfs_layers(sbx_sandbox *sb, const char *name, const char *digest,
+                                   char *const *layers, size_t n)
+{
+        free(sb->image_name);
+        free(sb->image_digest);
+        strv_free(sb->layers);
+        sb->image_name = xstrdup(name);
+        sb->image_digest = digest ? xstrdup(digest) : NULL;
+        sb->layers = NULL;
+        for (size_t i = 0; i < n; i++)
+                sb->layers = strv_push(sb->layers, xstrdup(layers[i]));
+        sb->n_layers = n;
+}
+
+void sbx_sandbox_add_env(sbx_sandbox *sb, const char *kv)
+{
+        sb->env_extra = strv_push(sb->env_extra, xstrdup(kv));
+}
+
+int sbx_sandbox_add_volume(sbx_sandbox *sb, const char *spec, sbx_error **err)
+{
+        struct sbx_volume v;
+
+        if (sbx_parse_volume(spec, &v.src, &v.dst, &v.ro, err) < 0)
+                return -1;
+        sb->volumes = xrealloc(sb->volumes, (sb->n_volumes + 1) * sizeof(*sb->volumes));
+        sb->volumes[sb->n_volumes++] = v;
+        return 0;
+}
+
+void sbx_sandbox_set_workdir(sbx_sandbox *sb, const char *dir)
+{
+        free(sb->workdir);
+        sb->workdir = dir ? xstrdup(dir) : NULL;
+}
+
+void sbx_sandbox_set_timeout_ms(sbx_sandbox *sb, uint64_t ms)
+{
+        sb->timeout_ms = ms;
+}
+
+void sbx_sandbox_set_quiet(sbx_sandbox *sb, bool quiet)
+{
+        sb->quiet = quiet;
+}
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---------------------------------------------------------------- checks */
+
+static bool env_name_allowed(const sbx_plan *p, const char *kv)
+{
+        size_t n = strcspn(kv, "=");
+        if (p->env_allow == NULL)
+                return true;
+        for (char **a = p->env_allow; *a; a++)
+                if (strlen(*a) == n && strncmp(*a, kv, n) == 0)
+                        return true;
+        return false;
+}
+
+static char **env_set(char **env, const char *kv)
+{
+        size_t n = strcspn(kv, "=");
+        for (size_t i = 0; env && env[i]; i++)
+                if (strncmp(env[i], kv, n) == 0 && env[i][n] == '=') {
+                        free(env[i]);
+                        env[i] = xstrdup(kv);
+                        return env;
+                }
+        return strv_push(env, xstrdup(kv));
+}
+
+/* The clean environment: a few defaults, then what the policy sets, then
+ * host variables the policy passes by name, then -e. */
+static int build_env(const struct sbx_sandbox *sb, char ***out, sbx_error **err)
+{
+        const sbx_plan *p = sb->plan;
+        cleanup_strv char **env = NULL;
+        cleanup_free char *home = xasprintf("HOME=%s", p->home);
+        cleanup_free char *user = xasprintf("USER=%s", p->user_name);
+        cleanup_free char *logname = xasprintf("LOGNAME=%s", p->user_name);
+
+        env = env_set(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        env = env_set(env, home);
+        env = env_set(env, user);
+        env = env_set(env, logname);
+        env = env_set(env, "LANG=C.UTF-8");
+        for (char **e = p->env_set; e && *e; e++)
+                env = env_set(env, *e);
+        for (char **e = p->env_pass; e && *e; e++) {
+                const char *v = getenv(*e);
+                if (v != NULL) {
+                        cleanup_free char *kv = xasprintf("%s=%s", *e, v);
+                        env = env_set(env, kv);
+                }
+        }
+        for (char **e = sb->env_extra; e && *e; e++) {
+                if (strchr(*e, '=') == NULL || **e == '=')
+                        return sbx_fail(err, "invalid environment variable `%s`: expected K=V", *e);
+                if (!env_name_allowed(p, *e))
+                        return sbx_fail(err,
+                                        "environment variable `%.*s` is not allowed by policy `%s`",
+                                        (int)strcspn(*e, "="), *e, p->policy_name);
+                env = env_set(env, *e);
+        }
+        *out = steal_pointer(&env);
+        return 0;
+}
+
+static bool under(const char *path, const char *prefix)
+{
+        size_t n = strlen(prefix);
+        while (n > 1 && prefix[n - 1] == '/')
+                n--;
+        return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/' || n == 1);
+}
+
+static int check_volumes(const struct sbx_sandbox *sb, sbx_error **err)
+{
+        const sbx_plan *p = sb->plan;
+
+        for (size_t i = 0; i < sb->n_volumes; i++) {
+                struct sbx_volume *v = &sb->volumes[i];
+                char *real = realpath(v->src, NULL);
+                bool ok = false;
+
+                if (real == NULL)
+                        return sbx_fail_errno(err, errno, "volume source `%s`", v->src);
+                for (size_t j = 0; j < p->n_volume_rules && !ok; j++)
+                        ok = under(real, p->volume_rules[j].host_prefix) &&
+                             (v->ro || p->volume_rules[j].writable);
+                if (!ok) {
+                        sbx_fail(err, "volume `%s:%s%s` is not allowed by policy `%s`", v->src,
+                                 v->dst, v->ro ? ":ro" : "",
+                                 p->policy_name);
+                        free(real);
+                        return -1;
+                }
+                /* Bind what was checked, not what a symlink may point to later. */
+                free(v->src);
+                v->src = real;
+        }
+        return 0;
+}
+
+static int check_input(struct sbx_sandbox *sb, sbx_error **err)
+{
+        const sbx_plan *p = sb->plan;
+        struct stat st;
+
+        if (sb->argv == NULL || sb->argv[0] == NULL)
+                return sbx_fail(err, "no command given");
+        if (p->seccomp == NULL || p->seccomp_len == 0)
+                return sbx_fail(err, "policy `%s` compiled to no seccomp filter", p->policy_name);
+        if (sb->rootfs_dir) {
+                if (stat(sb->rootfs_dir, &st) < 0)
+                        return sbx_fail_errno(err, errno, "rootfs `%s`", sb->rootfs_dir);
+                if (!S_ISDIR(st.st_mode))
+                        return sbx_fail(err, "rootfs `%s`: not a directory", sb->rootfs_dir);
+        }
+        if (sb->timeout_ms && p->timeout.set && sb->timeout_ms > p->timeout.value)
+                return sbx_fail(err,
+                                "timeout %llums exceeds the limit of policy `%s`: %llums (%s)",
+                                (unsigned long long)sb->timeout_ms, p->policy_name,
+                                (unsigned long long)p->timeout.value,
+                                p->timeout.origin ? p->timeout.origin : "built-in");
+        if (sb->workdir && sb->workdir[0] != '/')
+                return sbx_fail(err, "workdir `%s`: must be an absolute path", sb->workdir);
+        return check_volumes(sb, err);
+}
+
+/* ----------------------------------------------------------- the sandbox */
+
+static void send_msg(int fd, char type, int value, const char *text)
+{
+        struct msg m = {.type = type, .value = value};
+        if (text)
+                snprintf(m.text, sizeof(m.text), "%s", text);
+        if (write_full(fd, &m, sizeof(m)) < 0) {
+                /* Nobody to tell: the supervisor is gone. */
+        }
+}
+
+static __attribute__((noreturn)) void child_fail(const struct child_ctx *c, sbx_error *e)
+{
+        send_msg(c->msg_fd, 'E', e ? e->errnum : 0, e ? e->msg : "sandbox set-up failed");
+        _exit(SBX_EXIT_FAILURE);
+}
+
+static int drop_privileges(const struct child_ctx *c, sbx_error **err)
+{
+        const sbx_plan *p = c->plan;
+        int last = (int)cap_max_bits();
+        cap_t caps;
+        gid_t gid = p->gid;
+
+        /* The bounding set was cut by init before the fork. */
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+                return sbx_fail_errno(err, errno, "clear ambient capabilities");
+        if (p->caps_keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+                return sbx_fail_errno(err, errno, "keep capabilities");
+        if (!c->rootless && setgroups(1, &gid) < 0)
+                return sbx_fail_errno(err, errno, "setgroups");
+        if (setresgid(p->gid, p->gid, p->gid) < 0)
+                return sbx_fail_errno(err, errno, "setresgid %u", (unsigned)p->gid);
+        if (setresuid(p->uid, p->uid, p->uid) < 0)
+                return sbx_fail_errno(err, errno, "setresuid %u", (unsigned)p->uid);
+        caps = cap_init();
+        for (int cap = 0; cap < last && cap < 64; cap++) {
+                cap_value_t v = cap;
+                if (!(p->caps_keep & (1ULL << cap)))
+                        continue;
+                cap_set_flag(caps, CAP_PERMITTED, 1, &v, CAP_SET);
+                cap_set_flag(caps, CAP_EFFECTIVE, 1, &v, CAP_SET);
+                cap_set_flag(caps, CAP_INHERITABLE, 1, &v, CAP_SET);
+        }
+        if (cap_set_proc(caps) < 0) {
+                int e = errno;
+                cap_free(caps);
+                return sbx_fail_errno(err, e, "set capabilities");
+        }
+        cap_free(caps);
+        for (int cap = 0; cap < last && cap < 64; cap++)
+                if ((p->caps_keep & (1ULL << cap)) &&
+                    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+                        return sbx_fail_errno(err, errno, "raise ambient capability %d", cap);
+        return 0;
+}
+
+static int set_rlimit(int res, uint64_t v, const char *name, sbx_error **err)
+{
+        struct rlimit rl = {.rlim_cur = v, .rlim_max = v};
+        if (setrlimit(res, &rl) < 0)
+                return sbx_fail_errno(err, errno, "setrlimit %s=%llu", name, (unsigned long long)v);
+        return 0;
+}
+
+static __attribute__((noreturn)) void run_command(const struct child_ctx *c)
+{
+        const sbx_plan *p = c->plan;
+        const char *dir = c->sb->workdir ? c->sb->workdir : p->home;
+        struct sock_fprog prog = {.len = (unsigned short)p->seccomp_len, .filter = p->seccomp};
+        sbx_error *err = NULL;
+        sigset_t none;
+
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        /* execve keeps ignored signals ignored; sbx installs no handler, so
+         * only dispositions inherited as SIG_IGN need resetting. */
+        for (int s = 1; s < 32; s++)
+                if (s != SIGKILL && s != SIGSTOP)
+                        signal(s, SIG_DFL);
+        /* A new session: the command has no controlling terminal, so it can
+         * not push input into the caller's terminal (TIOCSTI). */
+        if (setsid() < 0) {
+                sbx_fail_errno(&err, errno, "setsid");
+                child_fail(c, err);
+        }
+        if ((p->nofile.set && set_rlimit(RLIMIT_NOFILE, p->nofile.value, "RLIMIT_NOFILE", &err) < 0) ||
+            (c->approx.rlimit_data &&
+             set_rlimit(RLIMIT_DATA, c->approx.rlimit_data, "RLIMIT_DATA", &err) < 0) ||
+            (c->approx.rlimit_nproc &&
+             set_rlimit(RLIMIT_NPROC, c->approx.rlimit_nproc, "RLIMIT_NPROC", &err) < 0))
+                child_fail(c, err);
+        if (drop_privileges(c, &err) < 0)
+                child_fail(c, err);
+        if (chdir(dir) < 0 && chdir("/") < 0) {
+                sbx_fail_errno(&err, errno, "chdir `%s`", dir);
+                child_fail(c, err);
+        }
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+                sbx_fail_errno(&err, errno, "no_new_privs");
+                child_fail(c, err);
+        }
+        /* Last: from here on every system call goes through the filter. */
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->seccomp_flags, &prog) < 0) {
+                sbx_fail_errno(&err, errno, "load seccomp filter");
+                child_fail(c, err);
+        }
+        environ = c->envp;
+        execvp(c->sb->argv[0], c->sb->argv);
+        send_msg(c->msg_fd, 'X', errno, c->sb->argv[0]);
+        _exit(errno == ENOENT ? SBX_EXIT_NOT_FOUND : SBX_EXIT_CANNOT_EXEC);
+}
+
+/* pid 1: reap everything, forward signals to the command, report its
+ * status.  Signals stay blocked and are taken with sigwaitinfo. */
+static __attribute__((noreturn)) void init_loop(const struct child_ctx *c, pid_t cmd)
+{
+        sigset_t set;
+
+        sigfillset(&set);
+        for (;;) {
+                siginfo_t si;
+                int sig = sigwaitinfo(&set, &si);
+
+                if (sig < 0)
+                        continue;
+                if (sig != SIGCHLD) {
+                        kill(cmd, sig);
+                        continue;
+                }
+                for (;;) {
+                        int status;
+                        pid_t r = waitpid(-1, &status, WNOHANG);
+                        if (r <= 0)
+                                break;
+                        if (r == cmd) {
+                                send_msg(c->msg_fd, 'S', status, NULL);
+                                _exit(0);
+                        }
+                }
+        }
+}
+
+static __attribute__((noreturn)) void child_main(struct child_ctx *c)
+{
+        struct sbx_rootfs_spec spec = {
+                .plan = c->plan,
+                .state_dir = c->state_dir,
+                .dir = c->sb->rootfs_dir,
+                .layers = c->sb->layers,
+                .n_layers = c->sb->n_layers,
+                .hostname = c->hostname,
+                .volumes = c->sb->volumes,
+                .n_volumes = c->sb->n_volumes,
+                .rootless = c->rootless,
+        };
+        sbx_error *err = NULL;
+        char go;
+        pid_t cmd;
+
+        /* EOF instead of the go byte: the supervisor is gone. */
+        if (read_full(c->sync_fd, &go, 1) != 1)
+                _exit(SBX_EXIT_FAILURE);
+        if (setresgid(c->idmap.setup_gid, c->idmap.setup_gid, c->idmap.setup_gid) < 0 ||
+            setresuid(c->idmap.setup_uid, c->idmap.setup_uid, c->idmap.setup_uid) < 0) {
+                sbx_fail_errno(&err, errno, "switch to the sandbox's ids");
+                child_fail(c, err);
+        }
+        /* Armed only now: a change of credentials clears the parent-death
+         * signal.  The supervisor holds the sync pipe open for as long as
+         * it lives, so a hang-up here means it died before we armed it. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+                _exit(SBX_EXIT_FAILURE);
+        {
+                struct pollfd p = {.fd = c->sync_fd, .events = POLLIN};
+                if (poll(&p, 1, 0) != 0)
+                        _exit(SBX_EXIT_FAILURE);
+        }
+        close(c->sync_fd);
+        if (!c->rootless && setgroups(0, NULL) < 0) {
+                sbx_fail_errno(&err, errno, "setgroups");
+                child_fail(c, err);
+        }
+        if (sbx_rootfs_setup(&spec, &err) < 0)
+                child_fail(c, err);
+        if (sethostname(c->hostname, strlen(c->hostname)) < 0) {
+                sbx_fail_errno(&err, errno, "sethostname");
+                child_fail(c, err);
+        }
+        if (c->plan->net == SBX_NET_LOOPBACK && sbx_net_loopback_up(&err) < 0)
+                child_fail(c, err);
+        /* Only stdio and the message pipe cross into the command. */
+        if (c->msg_fd != 3) {
+                if (dup3(c->msg_fd, 3, O_CLOEXEC) < 0) {
+                        sbx_fail_errno(&err, errno, "dup message pipe");
+                        child_fail(c, err);
+                }
+                c->msg_fd = 3;
+        }
+        close_fds_from(4);
+        /* Cut the bounding set once here; the command inherits it, and init
+         * needs only its effective capabilities from now on. */
+        for (int cap = 0; cap < (int)cap_max_bits(); cap++)
+                if (!(c->plan->caps_keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+                    errno != EINVAL) {
+                        sbx_fail_errno(&err, errno, "drop capability %d from the bounding set", cap);
+                        child_fail(c, err);
+                }
+        cmd = fork();
+        if (cmd < 0) {
+                sbx_fail_errno(&err, errno, "fork the command");
+                child_fail(c, err);
+        }
+        if (cmd == 0)
+                run_command(c);
+        /* init keeps only CAP_KILL, to forward signals to a command that
+         * runs under another uid, and can not be inspected by it. */
+        {
+                cap_t keep = cap_init();
+                cap_value_t kill_cap = CAP_KILL;
+                cap_set_flag(keep, CAP_PERMITTED, 1, &kill_cap, CAP_SET);
+                cap_set_flag(keep, CAP_EFFECTIVE, 1, &kill_cap, CAP_SET);
+                cap_set_proc(keep);
+                cap_free(keep);
+        }
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        init_loop(c, cmd);
+}
+
+static int write_idmaps(pid_t pid, const struct sbx_idmap *m, sbx_error **err)
+{
+        char path[64];
+
+        if (m->deny_setgroups) {
+                snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+                if (write_file_at(AT_FDCWD, path, "deny", false, 0) < 0)
+                        return sbx_fail_errno(err, errno, "write `%s`", path);
+        }
+        snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+        if (write_file_at(AT_FDCWD, path, m->uid_map, false, 0) < 0)
+                return sbx_fail_errno(err, errno, "write uid map `%s`", m->uid_map);
+        snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+        if (write_file_at(AT_FDCWD, path, m->gid_map, false, 0) < 0)
+                return sbx_fail_errno(err, errno, "write gid map `%s`", m->gid_map);
+        return 0;
+}
+
+static pid_t clone_sandbox(int cgroup_fd, int *pidfd, sbx_error **err)
+{
+        struct clone_args args = {
+                .flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+                         CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_PIDFD,
+                .pidfd = (uint64_t)(uintptr_t)pidfd,
+                .exit_signal = SIGCHLD,
+        };
+        long pid;
+
+        if (cgroup_fd >= 0) {
+                args.flags |= CLONE_INTO_CGROUP;
+                args.cgroup = (uint64_t)cgroup_fd;
+        }
+        pid = syscall(SYS_clone3, &args, sizeof(args));
+        if (pid < 0)
+                return sbx_fail_errno(err, errno, "clone3 into new namespaces");
+        return (pid_t)pid;
+}
+
+/* ------------------------------------------------------------ supervise */
+
+struct outcome {
+        bool have_status, exec_failed, setup_failed, timed_out;
+        int status, exec_errno;
+        char text[480];
+        int setup_errno;
+};
+
+static void read_msgs(int fd, struct outcome *o)
+{
+        struct msg m;
+        ssize_t n;
+
+        while ((n = read_full(fd, &m, sizeof(m))) == (ssize_t)sizeof(m)) {
+                m.text[sizeof(m.text) - 1] = '\0';
+                switch (m.type) {
+                case 'E':
+                        if (!o->setup_failed) {
+                                o->setup_failed = true;
+                                o->setup_errno = m.value;
+                                snprintf(o->text, sizeof(o->text), "%s", m.text);
+                        }
+                        break;
+                case 'X':
+                        o->exec_failed = true;
+                        o->exec_errno = m.value;
+                        snprintf(o->text, sizeof(o->text), "%s", m.text);
+                        break;
+                case 'S':
+                        o->have_status = true;
+                        o->status = m.value;
+                        break;
+                default:
+                        break;
+                }
+        }
+}
+
+static void kill_sandbox(struct sbx_cgroup *cg, pid_t init)
+{
+        if (cg)
+                sbx_cgroup_kill(cg);
+        /* SIGKILL to a pid namespace's init kills every process in it. */
+        kill(init, SIGKILL);
+}
+
+static void supervise(pid_t init, int pidfd, int msgfd, int sigfd, struct sbx_cgroup *cg,
+                      uint64_t timeout_ms, struct outcome *o, siginfo_t *init_info)
+{
+        int64_t deadline = timeout_ms ? mono_ms() + (int64_t)timeout_ms : 0;
+        bool msg_open = true;
+
+        for (;;) {
+                struct pollfd fds[3] = {{.fd = pidfd, .events = POLLIN},
+                                        {.fd = msg_open ? msgfd : -1, .events = POLLIN},
+                                        {.fd = sigfd, .events = POLLIN}};
+                int wait = -1;
+
+                if (deadline && !o->timed_out) {
+                        int64_t left = deadline - mono_ms();
+                        wait = left < 0 ? 0 : (int)(left > 60000 ? 60000 : left);
+                }
+                if (poll(fds, 3, wait) < 0 && errno != EINTR)
+                        break;
+                if (deadline && !o->timed_out && mono_ms() >= deadline) {
+                        o->timed_out = true;
+                        kill_sandbox(cg, init);
+                }
+                if (fds[1].revents) {
+                        struct msg m;
+                        ssize_t n = read_full(msgfd, &m, sizeof(m));
+                        if (n == (ssize_t)sizeof(m)) {
+                                /* Put it through the one parser. */
+                                int p[2];
+                                if (pipe2(p, O_CLOEXEC) == 0) {
+                                        write_full(p[1], &m, sizeof(m));
+                                        close(p[1]);
+                                        read_msgs(p[0], o);
+                                        close(p[0]);
+                                }
+                        } else {
+                                msg_open = false;
+                        }
+                }
+                if (fds[2].revents) {
+                        struct signalfd_siginfo si;
+                        if (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
+                            si.ssi_signo != SIGCHLD)
+                                kill(init, (int)si.ssi_signo);
+                }
+                if (fds[0].revents) {
+                        memset(init_info, 0, sizeof(*init_info));
+                        if (waitid((idtype_t)P_PIDFD, (id_t)pidfd, init_info, WEXITED) == 0)
+                                break;
+                }
+        }
+        if (msg_open)
+                read_msgs(msgfd, o);
+}
+
+static void fill_usage(struct sbx_result *res, struct sbx_cgroup *cg, const struct rusage *ru)
+{
+        if (cg) {
+                struct sbx_cgroup_usage u;
+                sbx_cgroup_usage(cg, &u);
+                res->has_cgroup = true;
+                res->memory_peak = u.memory_peak;
+                res->cpu_usec = u.cpu_usec;
+                res->cpu_user_usec = u.cpu_user_usec;
+                res->cpu_system_usec = u.cpu_system_usec;
+                res->nr_throttled = u.nr_throttled;
+                res->throttled_usec = u.throttled_usec;
+                res->oom_killed = u.oom_kill > 0;
+                return;
+        }
+        res->memory_peak = -1;
+        res->cpu_user_usec = (uint64_t)ru->ru_utime.tv_sec * 1000000 + (uint64_t)ru->ru_utime.tv_usec;
+        res->cpu_system_usec = (uint64_t)ru->ru_stime.tv_sec * 1000000 + (uint64_t)ru->ru_stime.tv_usec;
+        res->cpu_usec = res->cpu_user_usec + res->cpu_system_usec;
+}
+
+static void result_begin(const struct sbx_sandbox *sb, const char *id, struct sbx_result *res)
+{
+        memset(res, 0, sizeof(*res));
+        snprintf(res->id, sizeof(res->id), "%s", id);
+        res->policy_name = xstrdup(sb->plan->policy_name ? sb->plan->policy_name : "");
+        res->policy_sha256 = xstrdup(sb->plan->policy_sha256);
+        if (sb->layers) {
+                res->rootfs_kind = xstrdup("image");
+                res->rootfs = xstrdup(sb->image_name);
+                res->rootfs_digest = sb->image_digest ? xstrdup(sb->image_digest) : NULL;
+        } else if (sb->rootfs_dir) {
+                res->rootfs_kind = xstrdup("dir");
+                res->rootfs = xstrdup(sb->rootfs_dir);
+        } else {
+                res->rootfs_kind = xstrdup("host");
+                res->rootfs = xstrdup("/");
+        }
+        for (char **a = sb->argv; a && *a; a++)
+                res->argv = strv_push(res->argv, xstrdup(*a));
+        res->start_ms = now_ms();
+        res->exit_code = -1;
+        res->memory_peak = -1;
+        res->status = SBX_EXIT_FAILURE;
+}
+
+static void finish_status(const struct outcome *o, const siginfo_t *ii, struct sbx_result *res)
+{
+        if (o->exec_failed) {
+                res->exit_code = o->exec_errno == ENOENT ? SBX_EXIT_NOT_FOUND
+                                                         : SBX_EXIT_CANNOT_EXEC;
+                res->status = res->exit_code;
+        } else if (o->have_status && WIFEXITED(o->status)) {
+                res->exit_code = WEXITSTATUS(o->status);
+                res->status = res->exit_code;
+        } else if (o->have_status && WIFSIGNALED(o->status)) {
+                res->signal = WTERMSIG(o->status);
+                res->status = 128 + res->signal;
+        } else if (ii->si_code == CLD_KILLED || ii->si_code == CLD_DUMPED) {
+                /* init itself was killed (OOM, deadline, host) */
+                res->signal = ii->si_status;
+                res->status = 128 + res->signal;
+        } else {
+                res->exit_code = ii->si_status;
+                res->status = ii->si_status;
+        }
+        if (o->timed_out) {
+                res->timed_out = true;
+                res->status = SBX_EXIT_TIMEOUT;
+        }
+}
+
+int sbx_sandbox_run(sbx_sandbox *sb, struct sbx_result *res, sbx_error **err)
+{
+        const sbx_plan *plan = sb->plan;
+        struct child_ctx c = {.sb = sb, .plan = plan, .sync_fd = -1, .msg_fd = -1};
+        cleanup_free char *state = NULL;
+        cleanup_strv char **envp = NULL;
+        struct sbx_cgroup *cg = NULL;
+        int syncp[2] = {-1, -1}, msgp[2] = {-1, -1}, sigfd = -1, pidfd = -1;
+        sigset_t mask, oldmask;
+        bool masked = false;
+        struct outcome o = {0};
+        siginfo_t ii = {0};
+        struct rusage ru = {0};
+        char id[13];
+        pid_t pid = -1;
+        int r = -1;
+        uint64_t timeout;
+
+        sbx_random_id(id);
+        result_begin(sb, id, res);
+        if (check_input(sb, err) < 0 || build_env(sb, &envp, err) < 0)
+                return -1;
+        timeout = sb->timeout_ms ? sb->timeout_ms : (plan->timeout.set ? plan->timeout.value : 0);
+        c.rootless = geteuid() != 0;
+        c.envp = envp;
+        snprintf(c.hostname, sizeof(c.hostname), "sbx-%s", id);
+        sbx_idmap_compute(geteuid(), getegid(), plan->uid, plan->gid, &c.idmap);
+
+        if (sbx_state_create(id, c.rootless ? geteuid() : SBX_ROOTFUL_HOST_BASE, &state, err) < 0)
+                return -1;
+        c.state_dir = state;
+        {
+                cleanup_free char *rec = sbx_supervisor_record();
+                if (sbx_state_write(state, "supervisor", rec) < 0) {
+                        sbx_fail_errno(err, errno, "write state of sandbox %s", id);
+                        goto out;
+                }
+        }
+        if (sbx_cgroup_create(id, plan, res, sb->quiet, &c.approx, &cg, err) < 0)
+                goto out;
+        if (cg) {
+                cleanup_free char *line = xasprintf("%s\n", sbx_cgroup_path(cg));
+                res->cgroup_path = xstrdup(sbx_cgroup_path(cg));
+                if (sbx_state_write(state, "cgroup", line) < 0) {
+                        sbx_fail_errno(err, errno, "write state of sandbox %s", id);
+                        goto out;
+                }
+        }
+
+        /* Signals are taken through a signalfd; the sandbox inherits the
+         * blocked mask (init waits for signals with sigwaitinfo). */
+        sigemptyset(&mask);
+        for (const int *s = (const int[]){SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+                                          SIGCHLD, SIGPIPE, 0};
+             *s; s++)
+                sigaddset(&mask, *s);
+        sigprocmask(SIG_BLOCK, &mask, &oldmask);
+        masked = true;
+        sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        if (sigfd < 0 || pipe2(syncp, O_CLOEXEC) < 0 || pipe2(msgp, O_CLOEXEC) < 0) {
+                sbx_fail_errno(err, errno, "create supervisor pipes");
+                goto out;
+        }
+        c.sync_fd = syncp[0];
+        c.msg_fd = msgp[1];
+        pid = clone_sandbox(cg ? sbx_cgroup_fd(cg) : -1, &pidfd, err);
+        if (pid < 0)
+                goto out;
+        if (pid == 0) {
+                close(syncp[1]);
+                close(msgp[0]);
+                close(sigfd);
+                child_main(&c);
+        }
+        close(syncp[0]);
+        syncp[0] = -1;
+        close(msgp[1]);
+        msgp[1] = -1;
+        if (write_idmaps(pid, &c.idmap, err) < 0) {
+                kill(pid, SIGKILL);
+                waitid((idtype_t)P_PIDFD, (id_t)pidfd, &ii, WEXITED);
+                goto out;
+        }
+        if (write_full(syncp[1], "g", 1) < 0) {
+                sbx_fail_errno(err, errno, "start sandbox");
+                kill(pid, SIGKILL);
+                waitid((idtype_t)P_PIDFD, (id_t)pidfd, &ii, WEXITED);
+                goto out;
+        }
+        supervise(pid, pidfd, msgp[0], sigfd, cg, timeout, &o, &ii);
+        getrusage(RUSAGE_CHILDREN, &ru);
+        if (o.setup_failed && !o.timed_out) {
+                sbx_fail(err, "%s", o.text);
+                goto out;
+        }
+        finish_status(&o, &ii, res);
+        if (o.exec_failed)
+                res->message = xasprintf("%s: %s", o.text,
+                                         o.exec_errno == ENOENT ? "command not found"
+                                                                : strerror(o.exec_errno));
+        fill_usage(res, cg, &ru);
+        r = 0;
+out:
+        res->end_ms = now_ms();
+        if (cg) {
+                sbx_error *cerr = NULL;
+                if (sbx_cgroup_destroy(cg, &cerr) < 0) {
+                        /* The command's result stands; gc will finish the job. */
+                        sbx_error_print(cerr);
+                        sbx_error_free(cerr);
+                }
+        }
+        if (state)
+                sbx_state_remove(state);
+        for (int *fd = (int[]){syncp[0], syncp[1], msgp[0], msgp[1], sigfd, pidfd, -2}; *fd != -2;
+             fd++)
+                if (*fd >= 0)
+                        close(*fd);
+        if (masked)
+                sigprocmask(SIG_SETMASK, &oldmask, NULL);
+        return r;
+}
