@@ -90,6 +90,7 @@ check-unit: $(UNIT_BIN)
 
 check-integration: all
 	bash tests/integration/run.sh
+	bash tests/integration/image.sh
 
 check-rootless: all
 	bash tests/integration/rootless.sh
