@@ -260,7 +260,7 @@ int sbx_policy_compile(const sbx_policy *pol, sbx_plan **out, sbx_error **err)
         struct plan_impl *pi = xcalloc(1, sizeof(*pi));
         struct sbx_plan *p = &pi->pub;
 
-        if (pol_compile_bpf(pol, &p->seccomp, &p->seccomp_len, err) < 0) {
+        if (pol_compile_bpf_cached(pol, &p->seccomp, &p->seccomp_len, err) < 0) {
                 free(pi);
                 return -1;
         }

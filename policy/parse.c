@@ -11,6 +11,7 @@
  * level are an error, so the result never depends on key order.
  */
 #include "policy-internal.h"
+#include "sha256.h"
 #include "builtin-policies.h"
 #include "util.h"
 
@@ -1234,7 +1235,7 @@ static char *base_name(const char *path)
 
 static int finish(struct loader *ld, const char *name, const char *source, sbx_policy **out)
 {
-        pol_sha256_hex(ld->texts ? ld->texts : "", ld->texts_len, ld->pol->sha256);
+        sha256_hex(ld->texts ? ld->texts : "", ld->texts_len, ld->pol->sha256);
         free(ld->texts);
         ld->pol->name = base_name(name);
         ld->pol->source = xstrdup(source);

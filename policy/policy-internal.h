@@ -213,8 +213,11 @@ const char *pol_intern(sbx_policy *pol, char *s);
 int pol_build_filter(const sbx_policy *pol, void **ctx, bool *marker, sbx_error **err);
 int pol_compile_bpf(const sbx_policy *pol, struct sock_filter **prog, size_t *len,
                     sbx_error **err);
+/* The same through the per-user program cache (cache.c): loads a program
+ * compiled earlier from the same policy text by the same executable. */
+int pol_compile_bpf_cached(const sbx_policy *pol, struct sock_filter **prog, size_t *len,
+                           sbx_error **err);
 
-void pol_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* Names of errno values the language accepts. */
 int pol_errno_from_name(const char *name);

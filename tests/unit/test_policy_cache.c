@@ -1,0 +1,145 @@
+/* test_policy_cache.c - the compiled-program cache gives the same program
+ * as a fresh compile, and is ignored when damaged or not trusted. */
+#include "policy-internal.h"
+#include "util.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/sbx-cache-test.XXXXXX";
+
+static sbx_plan *compile_default(void)
+{
+        sbx_policy *pol = NULL;
+        sbx_plan *plan = NULL;
+        sbx_error *err = NULL;
+
+        ck_assert_int_eq(sbx_policy_load("default", &pol, &err), 0);
+        ck_assert_int_eq(sbx_policy_compile(pol, &plan, &err), 0);
+        sbx_policy_free(pol);
+        return plan;
+}
+
+/* The one cache file, or NULL. */
+static char *cache_file(void)
+{
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        char *found = NULL;
+
+        while (d && (de = readdir(d)) != NULL)
+                if (strstr(de->d_name, ".bpf"))
+                        found = xasprintf("%s/%s", dir, de->d_name);
+        if (d)
+                closedir(d);
+        return found;
+}
+
+static void setup(void)
+{
+        strcpy(dir, "/tmp/sbx-cache-test.XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        setenv("SBX_CACHE_DIR", dir, 1);
+}
+
+static void teardown(void)
+{
+        char *f = cache_file();
+        if (f)
+                unlink(f);
+        free(f);
+        rmdir(dir);
+}
+
+START_TEST(hit_gives_the_same_program)
+{
+        sbx_plan *fresh, *cached;
+        char *f;
+
+        fresh = compile_default();
+        f = cache_file();
+        ck_assert_ptr_nonnull(f);
+        cached = compile_default();
+        ck_assert_uint_eq(fresh->seccomp_len, cached->seccomp_len);
+        ck_assert_mem_eq(fresh->seccomp, cached->seccomp,
+                         fresh->seccomp_len * sizeof(struct sock_filter));
+        free(f);
+        sbx_plan_free(fresh);
+        sbx_plan_free(cached);
+}
+END_TEST
+
+START_TEST(damaged_file_is_a_miss)
+{
+        sbx_plan *fresh, *again;
+        char *f;
+        int fd;
+        struct sock_filter bad = BPF_STMT(BPF_RET | BPF_K, 0x7fff0000); /* allow everything */
+
+        fresh = compile_default();
+        f = cache_file();
+        ck_assert_ptr_nonnull(f);
+        /* Overwrite the first instruction after the header with "allow". */
+        fd = open(f, O_WRONLY);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(pwrite(fd, &bad, sizeof(bad), 12), (ssize_t)sizeof(bad));
+        close(fd);
+        again = compile_default();
+        ck_assert_uint_eq(fresh->seccomp_len, again->seccomp_len);
+        ck_assert_mem_eq(fresh->seccomp, again->seccomp,
+                         fresh->seccomp_len * sizeof(struct sock_filter));
+        free(f);
+        sbx_plan_free(fresh);
+        sbx_plan_free(again);
+}
+END_TEST
+
+START_TEST(untrusted_directory_is_not_used)
+{
+        sbx_plan *p;
+        char *f;
+
+        ck_assert_int_eq(chmod(dir, 0777), 0);
+        p = compile_default();
+        f = cache_file();
+        ck_assert_ptr_null(f); /* nothing written where others may write */
+        sbx_plan_free(p);
+}
+END_TEST
+
+START_TEST(empty_setting_disables)
+{
+        sbx_plan *p;
+        char *f;
+
+        setenv("SBX_CACHE_DIR", "", 1);
+        p = compile_default();
+        f = cache_file();
+        ck_assert_ptr_null(f);
+        sbx_plan_free(p);
+}
+END_TEST
+
+int main(void)
+{
+        Suite *s = suite_create("policy-cache");
+        TCase *tc = tcase_create("cache");
+        SRunner *sr;
+        int failed;
+
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, hit_gives_the_same_program);
+        tcase_add_test(tc, damaged_file_is_a_miss);
+        tcase_add_test(tc, untrusted_directory_is_not_used);
+        tcase_add_test(tc, empty_setting_disables);
+        suite_add_tcase(s, tc);
+        sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? 0 : 1;
+}
