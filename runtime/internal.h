@@ -95,6 +95,17 @@ struct sbx_volume {
 };
 int sbx_rootfs_setup(const struct sbx_rootfs_spec *spec, sbx_error **err);
 
+/* ---- audit.c ---- */
+struct sbx_audit;
+struct sbx_audit *sbx_audit_new(const sbx_plan *plan);
+void sbx_audit_free(struct sbx_audit *a);
+/* Take one notification from `listener`, answer it as the enforcing program
+ * would, record it in res.  -1 when there was nothing to take. */
+int sbx_audit_handle(struct sbx_audit *a, int listener, struct sbx_result *res);
+/* Pass one fd over a unix socket (SCM_RIGHTS); recv returns it, or -1. */
+int sbx_send_fd(int sock, int fd);
+int sbx_recv_fd(int sock);
+
 /* ---- state.c ---- */
 /* Create <state root>/<id>, owned by `owner` (the host uid of the
  * sandbox's root, which mounts its scratch tmpfs there). */

@@ -35,6 +35,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -79,6 +80,7 @@ struct child_ctx {
         const char *state_dir;
         char hostname[64];
         int sync_fd, msg_fd;
+        int audit_fd; /* unix socket to pass the seccomp listener on, or -1 */
         bool rootless;
 };
 
@@ -410,7 +412,25 @@ static __attribute__((noreturn)) void run_command(const struct child_ctx *c)
                 child_fail(c, err);
         }
         /* Last: from here on every system call goes through the filter. */
-        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->seccomp_flags, &prog) < 0) {
+        if (c->audit_fd >= 0) {
+                long listener;
+                prog.len = (unsigned short)p->seccomp_audit_len;
+                prog.filter = p->seccomp_audit;
+                listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                                   p->seccomp_flags | SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+                if (listener < 0) {
+                        sbx_fail_errno(&err, errno, "load seccomp audit filter");
+                        child_fail(c, err);
+                }
+                /* The listener answers denied calls: it must leave the
+                 * sandbox before anything untrusted runs. */
+                if (sbx_send_fd(c->audit_fd, (int)listener) < 0) {
+                        sbx_fail_errno(&err, errno, "hand the seccomp listener to the supervisor");
+                        child_fail(c, err);
+                }
+                close((int)listener);
+                close(c->audit_fd);
+        } else if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->seccomp_flags, &prog) < 0) {
                 sbx_fail_errno(&err, errno, "load seccomp filter");
                 child_fail(c, err);
         }
@@ -448,6 +468,17 @@ static __attribute__((noreturn)) void init_loop(const struct child_ctx *c, pid_t
                         }
                 }
         }
+}
+
+/* Put *fd at `to` (close-on-exec), updating *fd. */
+static int move_fd(int *fd, int to)
+{
+        if (*fd == to)
+                return 0;
+        if (dup3(*fd, to, O_CLOEXEC) < 0)
+                return -1;
+        *fd = to;
+        return 0;
 }
 
 static __attribute__((noreturn)) void child_main(struct child_ctx *c)
@@ -498,15 +529,13 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
         }
         if (c->plan->net == SBX_NET_LOOPBACK && sbx_net_loopback_up(&err) < 0)
                 child_fail(c, err);
-        /* Only stdio and the message pipe cross into the command. */
-        if (c->msg_fd != 3) {
-                if (dup3(c->msg_fd, 3, O_CLOEXEC) < 0) {
-                        sbx_fail_errno(&err, errno, "dup message pipe");
-                        child_fail(c, err);
-                }
-                c->msg_fd = 3;
+        /* Only stdio, the message pipe and the audit socket cross into the
+         * command, all close-on-exec. */
+        if (move_fd(&c->msg_fd, 3) < 0 || (c->audit_fd >= 0 && move_fd(&c->audit_fd, 4) < 0)) {
+                sbx_fail_errno(&err, errno, "move supervisor pipes");
+                child_fail(c, err);
         }
-        close_fds_from(4);
+        close_fds_from(c->audit_fd >= 0 ? 5 : 4);
         /* Cut the bounding set once here; the command inherits it, and init
          * needs only its effective capabilities from now on. */
         for (int cap = 0; cap < (int)cap_max_bits(); cap++)
@@ -622,24 +651,51 @@ static void kill_sandbox(struct sbx_cgroup *cg, pid_t init)
         kill(init, SIGKILL);
 }
 
+struct audit_io {
+        struct sbx_audit *audit; /* NULL: not audited */
+        int sock;                /* where the listener arrives, -1 once it has */
+        int listener;            /* -1 until it arrives, and once every user is gone */
+        struct sbx_result *res;
+};
+
+static void audit_events(struct audit_io *a, short sock_ev, short lis_ev)
+{
+        if (sock_ev) {
+                a->listener = sbx_recv_fd(a->sock);
+                close(a->sock);
+                a->sock = -1;
+        }
+        if (lis_ev & POLLIN)
+                sbx_audit_handle(a->audit, a->listener, a->res);
+        else if (lis_ev) { /* POLLHUP: no process uses the filter any more */
+                close(a->listener);
+                a->listener = -1;
+        }
+}
+
 static void supervise(pid_t init, int pidfd, int msgfd, int sigfd, struct sbx_cgroup *cg,
-                      uint64_t timeout_ms, struct outcome *o, siginfo_t *init_info)
+                      uint64_t timeout_ms, struct audit_io *a, struct outcome *o,
+                      siginfo_t *init_info)
 {
         int64_t deadline = timeout_ms ? mono_ms() + (int64_t)timeout_ms : 0;
         bool msg_open = true;
 
         for (;;) {
-                struct pollfd fds[3] = {{.fd = pidfd, .events = POLLIN},
+                struct pollfd fds[5] = {{.fd = pidfd, .events = POLLIN},
                                         {.fd = msg_open ? msgfd : -1, .events = POLLIN},
-                                        {.fd = sigfd, .events = POLLIN}};
+                                        {.fd = sigfd, .events = POLLIN},
+                                        {.fd = a->sock, .events = POLLIN},
+                                        {.fd = a->listener, .events = POLLIN}};
                 int wait = -1;
 
                 if (deadline && !o->timed_out) {
                         int64_t left = deadline - mono_ms();
                         wait = left < 0 ? 0 : (int)(left > 60000 ? 60000 : left);
                 }
-                if (poll(fds, 3, wait) < 0 && errno != EINTR)
+                if (poll(fds, 5, wait) < 0 && errno != EINTR)
                         break;
+                if (fds[3].revents || fds[4].revents)
+                        audit_events(a, fds[3].revents, fds[4].revents);
                 if (deadline && !o->timed_out && mono_ms() >= deadline) {
                         o->timed_out = true;
                         kill_sandbox(cg, init);
@@ -751,11 +807,12 @@ static void finish_status(const struct outcome *o, const siginfo_t *ii, struct s
 int sbx_sandbox_run(sbx_sandbox *sb, struct sbx_result *res, sbx_error **err)
 {
         const sbx_plan *plan = sb->plan;
-        struct child_ctx c = {.sb = sb, .plan = plan, .sync_fd = -1, .msg_fd = -1};
+        struct child_ctx c = {.sb = sb, .plan = plan, .sync_fd = -1, .msg_fd = -1, .audit_fd = -1};
         cleanup_free char *state = NULL;
         cleanup_strv char **envp = NULL;
         struct sbx_cgroup *cg = NULL;
-        int syncp[2] = {-1, -1}, msgp[2] = {-1, -1}, sigfd = -1, pidfd = -1;
+        int syncp[2] = {-1, -1}, msgp[2] = {-1, -1}, auditp[2] = {-1, -1}, sigfd = -1, pidfd = -1;
+        struct audit_io aio = {.sock = -1, .listener = -1, .res = res};
         sigset_t mask, oldmask;
         bool masked = false;
         struct outcome o = {0};
@@ -813,6 +870,22 @@ int sbx_sandbox_run(sbx_sandbox *sb, struct sbx_result *res, sbx_error **err)
         }
         c.sync_fd = syncp[0];
         c.msg_fd = msgp[1];
+        if (plan->audit != SBX_AUDIT_NONE) {
+                if (plan->seccomp_audit == NULL) {
+                        sbx_fail(err, "policy `%s` asks for an audit but has no audit program",
+                                 plan->policy_name);
+                        goto out;
+                }
+                aio.audit = sbx_audit_new(plan);
+                if (aio.audit == NULL ||
+                    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, auditp) < 0) {
+                        sbx_fail_errno(err, errno, "set up the seccomp audit");
+                        goto out;
+                }
+                c.audit_fd = auditp[1];
+                aio.sock = auditp[0];
+                res->audited = true;
+        }
         pid = clone_sandbox(cg ? sbx_cgroup_fd(cg) : -1, &pidfd, err);
         if (pid < 0)
                 goto out;
@@ -820,7 +893,13 @@ int sbx_sandbox_run(sbx_sandbox *sb, struct sbx_result *res, sbx_error **err)
                 close(syncp[1]);
                 close(msgp[0]);
                 close(sigfd);
+                if (auditp[0] >= 0)
+                        close(auditp[0]);
                 child_main(&c);
+        }
+        if (auditp[1] >= 0) {
+                close(auditp[1]);
+                auditp[1] = -1;
         }
         close(syncp[0]);
         syncp[0] = -1;
@@ -837,7 +916,8 @@ int sbx_sandbox_run(sbx_sandbox *sb, struct sbx_result *res, sbx_error **err)
                 waitid((idtype_t)P_PIDFD, (id_t)pidfd, &ii, WEXITED);
                 goto out;
         }
-        supervise(pid, pidfd, msgp[0], sigfd, cg, timeout, &o, &ii);
+        supervise(pid, pidfd, msgp[0], sigfd, cg, timeout, &aio, &o, &ii);
+        auditp[0] = aio.sock;
         getrusage(RUSAGE_CHILDREN, &ru);
         if (o.setup_failed && !o.timed_out) {
                 sbx_fail(err, "%s", o.text);
@@ -862,8 +942,10 @@ out:
         }
         if (state)
                 sbx_state_remove(state);
-        for (int *fd = (int[]){syncp[0], syncp[1], msgp[0], msgp[1], sigfd, pidfd, -2}; *fd != -2;
-             fd++)
+        sbx_audit_free(aio.audit);
+        for (int *fd = (int[]){syncp[0], syncp[1], msgp[0], msgp[1], auditp[0], auditp[1],
+                               aio.listener, sigfd, pidfd, -2};
+             *fd != -2; fd++)
                 if (*fd >= 0)
                         close(*fd);
         if (masked)

@@ -387,6 +387,32 @@ test_json_record_timeout() {
 	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["timed_out"] and r["status"] == 124 and r["exit_code"] is None, r' "$WORK/out"
 }
 
+test_audit_records_denied_syscalls() {
+	# the denial still happens (EPERM) and the record names each call
+	expect_status 0 "$SBX" run -q -p audit --json "$WORK/a.json" -- python3 -c "
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+for _ in range(2):
+    assert libc.syscall(101, 0, 0, 0, 0) == -1 and ctypes.get_errno() == 1   # ptrace
+assert libc.syscall(165, b'x', b'/tmp', b'tmpfs', 0, 0) == -1 and ctypes.get_errno() == 1  # mount
+print(sorted(os.listdir('/proc/self/fd')))
+"
+	# the seccomp listener never reaches the sandbox
+	expect_contains "$WORK/out" "['0', '1', '2', '3']"
+	python3 - "$WORK/a.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+d = {x["syscall"]: x for x in r["denied_syscalls"]}
+assert d["ptrace"]["count"] == 2 and d["ptrace"]["arch"] == "x86_64", d
+assert d["mount"]["count"] == 1, d
+PY
+}
+
+test_not_audited_record_says_null() {
+	expect_status 0 "$SBX" run -q --json "$WORK/r.json" -- true
+	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["denied_syscalls"] is None, r' "$WORK/r.json"
+}
+
 # ---- bad input: 125, one line, nothing left ----
 
 bad_input() { # expected-message args...
