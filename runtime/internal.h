@@ -80,7 +80,9 @@ int sbx_net_loopback_up(sbx_error **err);
 /* ---- rootfs.c (runs inside the new mount namespace) ---- */
 struct sbx_rootfs_spec {
         const sbx_plan *plan;
-        const char *state_dir;    /* host path: scratch mount point */
+        const char *scratch;      /* host directory the scratch tmpfs is mounted on,
+                                     inside the sandbox's mount namespace only */
+        const char *hostview;     /* skeleton of the host view (hostview.c), or NULL */
         const char *dir;          /* --rootfs DIR, or NULL */
         char *const *layers;      /* image layers (top first), or NULL */
         size_t n_layers;
@@ -106,12 +108,24 @@ int sbx_audit_handle(struct sbx_audit *a, int listener, struct sbx_result *res);
 int sbx_send_fd(int sock, int fd);
 int sbx_recv_fd(int sock);
 
+/* ---- hostview.c (host side, before clone) ---- */
+extern const char *const sbx_host_dirs[]; /* usr, bin, sbin, lib... NULL-terminated */
+/* Find or build the skeleton of the host view for this plan, owned by
+ * owner:group (the sandbox's root); *out is its absolute path. */
+int sbx_hostview_prepare(const sbx_plan *p, uid_t owner, gid_t group, char **out,
+                         sbx_error **err);
+/* rm -rf of dirfd/name, without following symlinks. */
+int sbx_remove_tree(int dirfd, const char *name);
+
 /* ---- state.c ---- */
-/* Create <state root>/<id>, owned by `owner` (the host uid of the
- * sandbox's root, which mounts its scratch tmpfs there). */
-int sbx_state_create(const char *id, uid_t owner, char **dir_out, sbx_error **err);
-int sbx_state_write(const char *dir, const char *key, const char *value);
-void sbx_state_remove(const char *dir);
+/* Create the state file <state root>/<id> with the supervisor record (and
+ * the state root itself, checked). */
+int sbx_state_create(const char *id, char **path_out, sbx_error **err);
+int sbx_state_set_cgroup(const char *path, const char *cgroup);
+/* <state root>/.mnt: the one directory every sandbox mounts its scratch
+ * tmpfs on, each in its own mount namespace (mounts are per namespace). */
+char *sbx_state_scratch_dir(void);
+void sbx_state_remove(const char *path);
 void sbx_random_id(char out[13]);
 /* "PID STARTTIME\n" of the calling process, for the supervisor record. */
 char *sbx_supervisor_record(void);

@@ -147,189 +147,44 @@ static int bind_in(int rootfd, const char *src, const char *dst, bool ro, sbx_er
 
 /* ---- the read-only view of the host ---- */
 
-static const char *const host_dirs[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"};
-
-/* Host /etc entries that carry no secret and that programs need to run:
- * the dynamic linker cache, alternatives symlinks, shell profiles, time
- * zone, service names.  Never shadow, ssh, sudoers.  They are copied (small
- * files and symlinks, one level deep) rather than bound where that is
- * cheaper: a small copy costs a few microseconds, a read-only bind two
- * mounts that also slow teardown.  CA
- * certificates are left out on purpose: the sandbox has no network. */
-static const char *const etc_dirs[] = {"ld.so.conf.d", "profile.d"};
-/* Hundreds of symlinks: one read-only bind is cheaper than copying them. */
-static const char *const etc_bound_dirs[] = {"alternatives"};
-static const char *const etc_files[] = {"ld.so.cache", "ld.so.conf", "localtime", "profile",
-                                        "bash.bashrc", "inputrc", "os-release", "debian_version",
-                                        "protocols", "services", "timezone"};
-#define ETC_COPY_MAX (1 << 20) /* a host file larger than this is not copied */
-
-/* Copy one entry: a symlink as a symlink, a regular file by content. */
-static int copy_entry(int srcdir, const char *name, int dstdir, const char *shown,
-                      sbx_error **err)
-{
-        char link[4096];
-        ssize_t n = readlinkat(srcdir, name, link, sizeof(link) - 1);
-        cleanup_close int in = -1, out = -1;
-        cleanup_free char *data = NULL;
-        struct stat st;
-
-        if (n > 0) {
-                link[n] = '\0';
-                if (symlinkat(link, dstdir, name) < 0 && errno != EEXIST)
-                        return sbx_fail_errno(err, errno, "symlink `%s`", shown);
-                return 0;
-        }
-        in = openat(srcdir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-        if (in < 0 || fstat(in, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > ETC_COPY_MAX)
-                return 0; /* absent here, or not something to copy */
-        data = xmalloc((size_t)st.st_size + 1);
-        if (read_full(in, data, (size_t)st.st_size) != st.st_size)
-                return 0;
-        out = openat(dstdir, name, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
-        if (out < 0 || write_full(out, data, (size_t)st.st_size) < 0)
-                return sbx_fail_errno(err, errno, "write `%s`", shown);
-        return 0;
-}
-
-static int copy_etc_dir(int etcfd, const char *name, sbx_error **err)
-{
-        cleanup_close int src = -1, dst = -1;
-        cleanup_dir DIR *d = NULL;
-        struct dirent *de;
-        cleanup_free char *host = xasprintf("/etc/%s", name);
-
-        src = open(host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (src < 0)
-                return 0;
-        if (mkdirat(etcfd, name, 0755) < 0 && errno != EEXIST)
-                return sbx_fail_errno(err, errno, "create `/etc/%s`", name);
-        dst = openat(etcfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        d = fdopendir(dup(src));
-        if (dst < 0 || d == NULL)
-                return sbx_fail_errno(err, errno, "copy `/etc/%s`", name);
-        while ((de = readdir(d)) != NULL) {
-                cleanup_free char *shown = NULL;
-                if (de->d_name[0] == '.')
-                        continue;
-                shown = xasprintf("/etc/%s/%s", name, de->d_name);
-                if (copy_entry(src, de->d_name, dst, shown, err) < 0)
-                        return -1;
-        }
-        return 0;
-}
-
+/* Overlay a host directory (/usr, and /bin, /lib... where they are not
+ * symlinks into /usr) onto its mount point in the new root, with its own
+ * upper and work directories in the scratch tmpfs. */
 static int overlay_host_dir(int scratchfd, const char *scratch, const char *name,
                             sbx_error **err)
 {
         cleanup_free char *host = xasprintf("/%s", name);
-        cleanup_free char *target = NULL, *opts = NULL, *up = NULL, *wk = NULL;
+        cleanup_free char *opts = NULL, *up = NULL, *wk = NULL, *target = NULL;
         struct stat st;
-        char link[4096];
 
-        if (lstat(host, &st) < 0)
-                return 0; /* not on this host */
-        target = xasprintf("root/%s", name);
-        if (S_ISLNK(st.st_mode)) { /* merged /usr: bin -> usr/bin */
-                ssize_t n = readlink(host, link, sizeof(link) - 1);
-                if (n < 0)
-                        return sbx_fail_errno(err, errno, "readlink `%s`", host);
-                link[n] = '\0';
-                if (symlinkat(link, scratchfd, target) < 0)
-                        return sbx_fail_errno(err, errno, "symlink `/%s`", name);
-                return 0;
-        }
-        if (!S_ISDIR(st.st_mode))
-                return 0;
-        up = xasprintf("upper/%s", name);
-        wk = xasprintf("work/%s", name);
-        if (mkdirat(scratchfd, target, 0755) < 0 || mkdirat(scratchfd, up, 0755) < 0 ||
-            mkdirat(scratchfd, wk, 0755) < 0)
+        if (lstat(host, &st) < 0 || !S_ISDIR(st.st_mode))
+                return 0; /* absent on this host, or a symlink the skeleton has */
+        up = xasprintf("upper-%s", name);
+        wk = xasprintf("work-%s", name);
+        if (mkdirat(scratchfd, up, 0755) < 0 || mkdirat(scratchfd, wk, 0755) < 0)
                 return sbx_fail_errno(err, errno, "create overlay directories for `/%s`", name);
         opts = xasprintf("lowerdir=%s,upperdir=%s/%s,workdir=%s/%s,userxattr", host, scratch, up,
                          scratch, wk);
-        free(target);
         target = xasprintf("%s/root/%s", scratch, name);
         return do_mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts, host, err);
 }
 
-static int write_etc(int rootfd, const struct sbx_rootfs_spec *spec, sbx_error **err)
-{
-        const sbx_plan *p = spec->plan;
-        const char *shell = access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh";
-        cleanup_free char *passwd = xasprintf(
-                "root:x:0:0:root:/root:%s\n%s:x:%u:%u:%s:%s:%s\n"
-                "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-                shell, p->user_name, (unsigned)p->uid, (unsigned)p->gid, p->user_name, p->home,
-                shell);
-        cleanup_free char *group = xasprintf("root:x:0:\ntty:x:5:\n%s:x:%u:\nnogroup:x:65534:\n",
-                                             p->user_name, (unsigned)p->gid);
-        cleanup_free char *hosts = xasprintf("127.0.0.1\tlocalhost %s\n::1\tlocalhost "
-                                             "ip6-localhost ip6-loopback\n",
-                                             spec->hostname);
-        cleanup_free char *hostname = xasprintf("%s\n", spec->hostname);
-        const struct {
-                const char *name, *text;
-        } files[] = {
-                {"etc/passwd", passwd},
-                {"etc/group", group},
-                {"etc/hosts", hosts},
-                {"etc/hostname", hostname},
-                {"etc/nsswitch.conf", "passwd: files\ngroup: files\nshadow: files\nhosts: files\n"},
-                {"etc/resolv.conf", "# this sandbox has no network beyond its own loopback\n"},
-        };
-
-        if (mkdirat(rootfd, "etc", 0755) < 0 && errno != EEXIST)
-                return sbx_fail_errno(err, errno, "create /etc");
-        for (size_t i = 0; i < ARRAY_SIZE(files); i++)
-                if (write_file_at(rootfd, files[i].name, files[i].text, true, 0644) < 0)
-                        return sbx_fail_errno(err, errno, "write `/%s`", files[i].name);
-        {
-                cleanup_close int hostetc = open("/etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                cleanup_close int etcfd = openat(rootfd, "etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (hostetc < 0 || etcfd < 0)
-                        return sbx_fail_errno(err, errno, "open /etc");
-                for (size_t i = 0; i < ARRAY_SIZE(etc_files); i++) {
-                        cleanup_free char *shown = xasprintf("/etc/%s", etc_files[i]);
-                        if (copy_entry(hostetc, etc_files[i], etcfd, shown, err) < 0)
-                                return -1;
-                }
-                for (size_t i = 0; i < ARRAY_SIZE(etc_dirs); i++)
-                        if (copy_etc_dir(etcfd, etc_dirs[i], err) < 0)
-                                return -1;
-        }
-        for (size_t i = 0; i < ARRAY_SIZE(etc_bound_dirs); i++) {
-                cleanup_free char *src = xasprintf("/etc/%s", etc_bound_dirs[i]);
-                struct stat st;
-                if (lstat(src, &st) < 0 || !S_ISDIR(st.st_mode))
-                        continue;
-                if (bind_in(rootfd, src, src, true, err) < 0)
-                        return -1;
-        }
-        return 0;
-}
-
+/* The root is an overlay of the prepared skeleton (hostview.c): /etc and
+ * the mount points come from it, writes land in the scratch tmpfs. */
 static int setup_host_view(int scratchfd, const struct sbx_rootfs_spec *spec, sbx_error **err)
 {
-        cleanup_close int rootfd = -1;
-        cleanup_free char *root = xasprintf("%s/root", spec->state_dir);
+        cleanup_free char *opts = xasprintf(
+                "lowerdir=%s,upperdir=%s/upper,workdir=%s/work,userxattr", spec->hostview,
+                spec->scratch, spec->scratch);
+        cleanup_free char *root = xasprintf("%s/root", spec->scratch);
 
-        /* The root must be a mount point for pivot_root. */
-        if (do_mount(root, root, NULL, MS_BIND, NULL, "new root", err) < 0)
+        if (do_mount("overlay", root, "overlay", MS_NOSUID | MS_NODEV, opts, "host view root",
+                     err) < 0)
                 return -1;
-        for (size_t i = 0; i < ARRAY_SIZE(host_dirs); i++)
-                if (overlay_host_dir(scratchfd, spec->state_dir, host_dirs[i], err) < 0)
+        for (const char *const *d = sbx_host_dirs; *d; d++)
+                if (overlay_host_dir(scratchfd, spec->scratch, *d, err) < 0)
                         return -1;
-        rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (rootfd < 0)
-                return sbx_fail_errno(err, errno, "open new root");
-        for (const char *const *d = (const char *const[]){"root", "run", "var", "var/tmp", "mnt",
-                                                          "opt", "home", NULL};
-             *d; d++)
-                mkdirat(rootfd, *d, 0755);
-        if (fchmodat(rootfd, "var/tmp", 01777, 0) < 0 || fchmodat(rootfd, "root", 0700, 0) < 0)
-                return sbx_fail_errno(err, errno, "chmod /var/tmp, /root");
-        return write_etc(rootfd, spec, err);
+        return 0;
 }
 
 static int setup_overlay_root(const struct sbx_rootfs_spec *spec, sbx_error **err)
@@ -359,8 +214,8 @@ static int setup_overlay_root(const struct sbx_rootfs_spec *spec, sbx_error **er
                 lower = xstrdup(spec->layers ? spec->layers[0] : spec->dir);
         }
         opts = xasprintf("lowerdir=%s,upperdir=%s/upper,workdir=%s/work,userxattr", lower,
-                         spec->state_dir, spec->state_dir);
-        root = xasprintf("%s/root", spec->state_dir);
+                         spec->scratch, spec->scratch);
+        root = xasprintf("%s/root", spec->scratch);
         if (strlen(opts) >= 4096) {
                 sbx_fail(err, "rootfs has too many layers (%zu) for one overlay mount", n);
                 goto out;
@@ -443,7 +298,11 @@ static int setup_sys(int rootfd, sbx_error **err)
         return 0;
 }
 
-static int setup_dev(int rootfd, bool rootless, sbx_error **err)
+/* /dev: a small tmpfs with the harmless device nodes bound from the host
+ * (mknod is not allowed in a user namespace), a private devpts and a
+ * tmpfs /dev/shm.  With the host view the skeleton already holds /dev with
+ * the files to bind on and the symlinks, so the tmpfs is not needed. */
+static int setup_dev(int rootfd, bool rootless, bool prepared, sbx_error **err)
 {
         static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
         static const char *const links[][2] = {{"ptmx", "pts/ptmx"},      {"fd", "/proc/self/fd"},
@@ -452,8 +311,8 @@ static int setup_dev(int rootfd, bool rootless, sbx_error **err)
                                                {"stderr", "/proc/self/fd/2"}};
         cleanup_close int devfd = -1;
 
-        if (mount_in(rootfd, "/dev", false, "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC,
-                     "size=64k,mode=0755", err) < 0)
+        if (!prepared && mount_in(rootfd, "/dev", false, "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC,
+                                  "size=64k,mode=0755", err) < 0)
                 return -1;
         for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
                 cleanup_free char *src = xasprintf("/dev/%s", nodes[i]);
@@ -468,6 +327,8 @@ static int setup_dev(int rootfd, bool rootless, sbx_error **err)
         if (mount_in(rootfd, "/dev/shm", false, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV,
                      "size=64m,mode=1777", err) < 0)
                 return -1;
+        if (prepared)
+                return 0;
         devfd = openat2_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
         if (devfd < 0)
                 return sbx_fail_errno(err, errno, "open /dev");
@@ -515,16 +376,16 @@ int sbx_rootfs_setup(const struct sbx_rootfs_spec *spec, sbx_error **err)
         const sbx_plan *p = spec->plan;
         cleanup_free char *opts = NULL, *root = NULL;
         cleanup_close int scratchfd = -1, rootfd = -1;
-        bool host = spec->dir == NULL && spec->layers == NULL;
+        bool host = spec->hostview != NULL;
 
         /* Nothing we mount may propagate back to the host. */
         if (do_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, "/ private", err) < 0)
                 return -1;
         opts = xasprintf("size=%llu,mode=0755", (unsigned long long)p->root_size);
-        if (do_mount("sbx", spec->state_dir, "tmpfs", MS_NOSUID | MS_NODEV, opts,
+        if (do_mount("sbx", spec->scratch, "tmpfs", MS_NOSUID | MS_NODEV, opts,
                      "scratch tmpfs", err) < 0)
                 return -1;
-        scratchfd = open(spec->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        scratchfd = open(spec->scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (scratchfd < 0)
                 return sbx_fail_errno(err, errno, "open scratch tmpfs");
         if (mkdirat(scratchfd, "root", 0755) < 0 || mkdirat(scratchfd, "upper", 0755) < 0 ||
@@ -532,12 +393,12 @@ int sbx_rootfs_setup(const struct sbx_rootfs_spec *spec, sbx_error **err)
                 return sbx_fail_errno(err, errno, "create scratch directories");
         if ((host ? setup_host_view(scratchfd, spec, err) : setup_overlay_root(spec, err)) < 0)
                 return -1;
-        root = xasprintf("%s/root", spec->state_dir);
+        root = xasprintf("%s/root", spec->scratch);
         rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 return sbx_fail_errno(err, errno, "open new root");
         if (setup_proc(rootfd, err) < 0 || setup_sys(rootfd, err) < 0 ||
-            setup_dev(rootfd, spec->rootless, err) < 0 || setup_writable(rootfd, p, err) < 0)
+            setup_dev(rootfd, spec->rootless, host, err) < 0 || setup_writable(rootfd, p, err) < 0)
                 return -1;
         for (size_t i = 0; i < p->n_binds; i++)
                 if (bind_in(rootfd, p->binds[i].source, p->binds[i].dest, !p->binds[i].writable,

@@ -77,7 +77,8 @@ struct child_ctx {
         struct sbx_idmap idmap;
         struct sbx_approx approx;
         char **envp;
-        const char *state_dir;
+        const char *scratch;
+        const char *hostview; /* skeleton of the host view, NULL for other roots */
         char hostname[64];
         int sync_fd, msg_fd;
         int audit_fd; /* unix socket to pass the seccomp listener on, or -1 */
@@ -485,7 +486,8 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 {
         struct sbx_rootfs_spec spec = {
                 .plan = c->plan,
-                .state_dir = c->state_dir,
+                .scratch = c->scratch,
+                .hostview = c->hostview,
                 .dir = c->sb->rootfs_dir,
                 .layers = c->sb->layers,
                 .n_layers = c->sb->n_layers,
@@ -808,7 +810,7 @@ int sbx_sandbox_run(sbx_sandbox *sb, struct sbx_result *res, sbx_error **err)
 {
         const sbx_plan *plan = sb->plan;
         struct child_ctx c = {.sb = sb, .plan = plan, .sync_fd = -1, .msg_fd = -1, .audit_fd = -1};
-        cleanup_free char *state = NULL;
+        cleanup_free char *state = NULL, *hostview = NULL, *scratch = NULL;
         cleanup_strv char **envp = NULL;
         struct sbx_cgroup *cg = NULL;
         int syncp[2] = {-1, -1}, msgp[2] = {-1, -1}, auditp[2] = {-1, -1}, sigfd = -1, pidfd = -1;
@@ -830,25 +832,27 @@ int sbx_sandbox_run(sbx_sandbox *sb, struct sbx_result *res, sbx_error **err)
         timeout = sb->timeout_ms ? sb->timeout_ms : (plan->timeout.set ? plan->timeout.value : 0);
         c.rootless = geteuid() != 0;
         c.envp = envp;
-        snprintf(c.hostname, sizeof(c.hostname), "sbx-%s", id);
+        /* The same for every sandbox: /etc/hosts of the shared host view
+         * skeleton names it. */
+        snprintf(c.hostname, sizeof(c.hostname), "sbx");
         sbx_idmap_compute(geteuid(), getegid(), plan->uid, plan->gid, &c.idmap);
 
-        if (sbx_state_create(id, c.rootless ? geteuid() : SBX_ROOTFUL_HOST_BASE, &state, err) < 0)
+        if (sbx_state_create(id, &state, err) < 0)
                 return -1;
-        c.state_dir = state;
-        {
-                cleanup_free char *rec = sbx_supervisor_record();
-                if (sbx_state_write(state, "supervisor", rec) < 0) {
-                        sbx_fail_errno(err, errno, "write state of sandbox %s", id);
+        scratch = sbx_state_scratch_dir();
+        c.scratch = scratch;
+        if (sb->rootfs_dir == NULL && sb->layers == NULL) {
+                uid_t owner = c.rootless ? geteuid() : SBX_ROOTFUL_HOST_BASE;
+                gid_t group = c.rootless ? getegid() : SBX_ROOTFUL_HOST_BASE;
+                if (sbx_hostview_prepare(plan, owner, group, &hostview, err) < 0)
                         goto out;
-                }
+                c.hostview = hostview;
         }
         if (sbx_cgroup_create(id, plan, res, sb->quiet, &c.approx, &cg, err) < 0)
                 goto out;
         if (cg) {
-                cleanup_free char *line = xasprintf("%s\n", sbx_cgroup_path(cg));
                 res->cgroup_path = xstrdup(sbx_cgroup_path(cg));
-                if (sbx_state_write(state, "cgroup", line) < 0) {
+                if (sbx_state_set_cgroup(state, sbx_cgroup_path(cg)) < 0) {
                         sbx_fail_errno(err, errno, "write state of sandbox %s", id);
                         goto out;
                 }

@@ -1,11 +1,13 @@
-/* state.c - per-sandbox state directories and `sbx gc`.
+/* state.c - per-sandbox state files and `sbx gc`.
  *
- * Each run keeps <state root>/<id>/ for as long as it lives:
- *   supervisor   "PID STARTTIME" of the supervising sbx process
- *   cgroup       absolute path of the sandbox cgroup (when it has one)
- * The directory doubles as the scratch mount point of the sandbox's
- * private tmpfs (mounted only inside the sandbox's mount namespace), so it
- * is always empty as seen from the host apart from these files.  `sbx gc`
+ * Each run keeps the file <state root>/<id> for as long as it lives:
+ *   supervisor PID STARTTIME    of the supervising sbx process
+ *   cgroup PATH                 of the sandbox cgroup (when it has one)
+ * A file rather than a directory because rmdir costs several times what
+ * unlink does (it must look for mounts on the directory).  Beside them, <state root>/.mnt is the mount point of every sandbox's
+ * scratch tmpfs (each in its own mount namespace, so it is always empty as
+ * seen from the host) and <state root>/.hostview holds the skeletons of the
+ * host view (hostview.c).  `sbx gc`
  * removes the directories whose supervisor is gone, after killing and
  * removing their cgroup.
  */
@@ -67,45 +69,58 @@ static int ensure_root(const char *root, sbx_error **err)
                                 root, (unsigned)geteuid());
         if ((st.st_mode & 07777) != 0711 && chmod(root, 0711) < 0)
                 return sbx_fail_errno(err, errno, "chmod `%s`", root);
+        {
+                /* The scratch mount point: mounting on a directory that
+                 * outlives the sandbox keeps teardown from waiting for the
+                 * release of its dead mount namespace. */
+                cleanup_free char *mnt = xasprintf("%s/.mnt", root);
+                if (mkdir(mnt, 0755) < 0 && errno != EEXIST)
+                        return sbx_fail_errno(err, errno, "create `%s`", mnt);
+        }
         return 0;
 }
 
-int sbx_state_create(const char *id, uid_t owner, char **dir_out, sbx_error **err)
+char *sbx_state_scratch_dir(void)
 {
         cleanup_free char *root = sbx_state_root();
-        cleanup_free char *dir = NULL;
+        return xasprintf("%s/.mnt", root);
+}
+
+int sbx_state_create(const char *id, char **path_out, sbx_error **err)
+{
+        cleanup_free char *root = sbx_state_root();
+        cleanup_free char *path = NULL, *rec = NULL;
+        cleanup_close int fd = -1;
 
         if (ensure_root(root, err) < 0)
                 return -1;
-        dir = xasprintf("%s/%s", root, id);
-        if (mkdir(dir, 0700) < 0)
-                return sbx_fail_errno(err, errno, "create state directory `%s`", dir);
-        if (owner != geteuid() && chown(dir, owner, (gid_t)-1) < 0) {
+        path = xasprintf("%s/%s", root, id);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return sbx_fail_errno(err, errno, "create state file `%s`", path);
+        rec = sbx_supervisor_record();
+        if (write_full(fd, rec, strlen(rec)) < 0) {
                 int e = errno;
-                rmdir(dir);
-                return sbx_fail_errno(err, e, "chown state directory `%s`", dir);
+                unlink(path);
+                return sbx_fail_errno(err, e, "write state file `%s`", path);
         }
-        *dir_out = steal_pointer(&dir);
+        *path_out = steal_pointer(&path);
         return 0;
 }
 
-int sbx_state_write(const char *dir, const char *key, const char *value)
+int sbx_state_set_cgroup(const char *path, const char *cgroup)
 {
-        cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
+        cleanup_close int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+        cleanup_free char *line = xasprintf("cgroup %s\n", cgroup);
+
+        if (fd < 0)
                 return -1;
-        return write_file_at(dfd, key, value, true, 0600);
+        return write_full(fd, line, strlen(line));
 }
 
-void sbx_state_remove(const char *dir)
+void sbx_state_remove(const char *path)
 {
-        static const char *const keys[] = {"supervisor", "cgroup"};
-        cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-        if (dfd >= 0)
-                for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-                        unlinkat(dfd, keys[i], 0);
-        rmdir(dir);
+        unlink(path);
 }
 
 /* Start time (field 22 of /proc/PID/stat), to tell a live supervisor from a
@@ -127,16 +142,15 @@ static unsigned long long proc_starttime(pid_t pid)
 
 char *sbx_supervisor_record(void)
 {
-        return xasprintf("%d %llu\n", (int)getpid(), proc_starttime(getpid()));
+        return xasprintf("supervisor %d %llu\n", (int)getpid(), proc_starttime(getpid()));
 }
 
-static bool supervisor_alive(int dfd)
+static bool supervisor_alive(const char *rec)
 {
-        cleanup_free char *rec = read_file_at(dfd, "supervisor", NULL);
         int pid;
         unsigned long long start;
 
-        if (rec == NULL || sscanf(rec, "%d %llu", &pid, &start) != 2)
+        if (sscanf(rec, "supervisor %d %llu", &pid, &start) != 2)
                 return false;
         return proc_starttime(pid) == start && start != 0;
 }
@@ -146,30 +160,35 @@ int sbx_gc(void (*report)(const char *what, void *arg), void *arg, sbx_error **e
         cleanup_free char *root = sbx_state_root();
         cleanup_dir DIR *d = opendir(root);
         struct dirent *de;
-        int r = 0;
+        int r = 0, live = 0;
 
         if (d == NULL)
                 return errno == ENOENT ? 0 : sbx_fail_errno(err, errno, "open `%s`", root);
         while ((de = readdir(d)) != NULL) {
-                cleanup_free char *dir = NULL, *cg = NULL;
-                cleanup_close int dfd = -1;
+                cleanup_free char *path = NULL, *rec = NULL;
+                cleanup_close int fd = -1;
                 struct stat st;
+                char *cg;
 
                 if (de->d_name[0] == '.')
                         continue;
-                dir = xasprintf("%s/%s", root, de->d_name);
-                dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                /* As root, state dirs belong to the sandbox's root uid. */
-                if (dfd < 0 || fstat(dfd, &st) < 0 ||
-                    (st.st_uid != geteuid() &&
-                     !(geteuid() == 0 && st.st_uid == SBX_ROOTFUL_HOST_BASE)))
+                path = xasprintf("%s/%s", root, de->d_name);
+                fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+                    st.st_uid != geteuid())
                         continue;
-                /* A directory younger than a second may belong to a run that
-                 * has not written its supervisor record yet. */
-                if (supervisor_alive(dfd) || time(NULL) - st.st_mtime < 2)
+                rec = read_file_at(fd, "", NULL);
+                if (rec == NULL)
+                        rec = read_file_at(AT_FDCWD, path, NULL);
+                /* A file younger than two seconds may belong to a run that
+                 * has not finished writing it. */
+                if (rec == NULL || supervisor_alive(rec) || time(NULL) - st.st_mtime < 2) {
+                        live++;
                         continue;
-                cg = read_file_at(dfd, "cgroup", NULL);
-                if (cg && cg[0] == '/') {
+                }
+                cg = strstr(rec, "\ncgroup ");
+                if (cg) {
+                        cg += strlen("\ncgroup ");
                         cg[strcspn(cg, "\n")] = '\0';
                         if (sbx_cgroup_remove_path(cg, err) < 0)
                                 r = -1;
@@ -178,14 +197,30 @@ int sbx_gc(void (*report)(const char *what, void *arg), void *arg, sbx_error **e
                                 report(what, arg);
                         }
                 }
-                sbx_state_remove(dir);
+                sbx_state_remove(path);
                 if (report) {
-                        cleanup_free char *what = xasprintf("state %s", dir);
+                        cleanup_free char *what = xasprintf("state %s", path);
                         report(what, arg);
                 }
         }
-        /* Cgroups whose state directory is gone (the supervisor died
-         * between creating them): every sbx cgroup must have a state dir. */
+        /* Host view skeletons are a cache; one may be the lower layer of a
+         * running sandbox, so they are dropped only when none runs. */
+        if (live == 0) {
+                cleanup_free char *hv = xasprintf("%s/.hostview", root);
+                cleanup_close int hfd = open(hv, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                cleanup_dir DIR *hd = hfd >= 0 ? fdopendir(dup(hfd)) : NULL;
+                while (hd && (de = readdir(hd)) != NULL) {
+                        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                                continue;
+                        if (sbx_remove_tree(hfd, de->d_name) == 0 && report) {
+                                cleanup_free char *what =
+                                        xasprintf("host view %s/%s", hv, de->d_name);
+                                report(what, arg);
+                        }
+                }
+        }
+        /* Cgroups whose state file is gone (the supervisor died between
+         * removing one and the other): every sbx cgroup has a state file. */
         if (geteuid() == 0) {
                 cleanup_free char *parent = sbx_cgroup_parent_dir();
                 cleanup_dir DIR *cd = parent ? opendir(parent) : NULL;

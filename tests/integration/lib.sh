@@ -56,7 +56,8 @@ leftovers() {
 	sr=$(state_root)
 	cg=$(cgroup2_mount)
 	{
-		[ -d "$sr" ] && find "$sr" -mindepth 1 -maxdepth 1 -printf 'state %p\n'
+		# dot entries are caches shared by all sandboxes (.mnt, .hostview)
+		[ -d "$sr" ] && find "$sr" -mindepth 1 -maxdepth 1 ! -name '.*' -printf 'state %p\n'
 		[ -n "$cg" ] && [ -d "$cg/sbx" ] && find "$cg/sbx" -mindepth 1 -maxdepth 1 -type d -printf 'cgroup %p\n'
 		[ -n "$cg" ] && find "$cg" -maxdepth 6 -type d -name 'sbx-*' -printf 'cgroup %p\n' 2>/dev/null
 		# sandbox processes: host uids 100000..165535 (rootful mapping) or our own sbx-run children

@@ -22,7 +22,7 @@ run() { as_nobody "$NOBODY_SBX" run -q "$@"; }
 # In rootless mode leftovers are nobody's processes and state directories.
 leftovers() {
 	{
-		find "/tmp/sbx-$NOBODY_UID" -mindepth 1 -maxdepth 1 -printf 'state %p\n' 2>/dev/null || true
+		find "/tmp/sbx-$NOBODY_UID" -mindepth 1 -maxdepth 1 ! -name '.*' -printf 'state %p\n' 2>/dev/null || true
 		ps -eo pid=,uid=,comm= | awk -v u="$NOBODY_UID" '$2 == u { print "process " $3 }'
 	} | sort
 }
