@@ -34,13 +34,10 @@ static char *cgroup2_mount(void)
         return mi ? sbx_mountinfo_cgroup2(mi) : NULL;
 }
 
-char *sbx_cgroup_parent_dir(void)
+static char *parent_dir_of(const char *mnt)
 {
-        cleanup_free char *mnt = cgroup2_mount();
         cleanup_free char *self = NULL, *own = NULL;
 
-        if (mnt == NULL)
-                return NULL;
         if (geteuid() == 0)
                 return xasprintf("%s/sbx", mnt);
         self = read_file_at(AT_FDCWD, "/proc/self/cgroup", NULL);
@@ -48,6 +45,12 @@ char *sbx_cgroup_parent_dir(void)
         if (own == NULL)
                 return NULL;
         return xasprintf("%s%s", mnt, strcmp(own, "/") == 0 ? "" : own);
+}
+
+char *sbx_cgroup_parent_dir(void)
+{
+        cleanup_free char *mnt = cgroup2_mount();
+        return mnt ? parent_dir_of(mnt) : NULL;
 }
 
 static bool word_in(const char *list, const char *word)
@@ -63,15 +66,15 @@ static bool word_in(const char *list, const char *word)
 }
 
 /* Make `ctrl` available to children of `dir` (root only: enable it in the
- * subtree_control of dir's parent chain from the mount down). */
-static bool enable_controller(const char *mnt, const char *dir, const char *ctrl)
+ * subtree_control of the mount's root and of `dir`).  `avail` is the root's
+ * cgroup.controllers, read once by the caller. */
+static bool enable_controller(const char *mnt, const char *dir, const char *avail,
+                              const char *ctrl)
 {
-        cleanup_free char *avail = xasprintf("%s/cgroup.controllers", mnt);
-        cleanup_free char *have = read_file_at(AT_FDCWD, avail, NULL);
         cleanup_free char *plus = xasprintf("+%s", ctrl);
         const char *levels[2] = {mnt, dir};
 
-        if (have == NULL || !word_in(have, ctrl))
+        if (avail == NULL || !word_in(avail, ctrl))
                 return false;
         for (size_t i = 0; i < ARRAY_SIZE(levels); i++) {
                 cleanup_free char *sc = xasprintf("%s/cgroup.subtree_control", levels[i]);
@@ -107,7 +110,7 @@ static char *describe(const struct sbx_plan_limit *lim, const char *unit)
 
 /* A limit that can not be applied: error when strict, else degrade. */
 static int cannot_apply(const struct limit_req *r, const char *reason, struct sbx_result *res,
-                        bool quiet, struct sbx_approx *approx, sbx_error **err)
+                        struct sbx_approx *approx, sbx_error **err)
 {
         cleanup_free char *req = describe(r->lim, r->unit);
         cleanup_free char *applied = NULL;
@@ -126,7 +129,7 @@ static int cannot_apply(const struct limit_req *r, const char *reason, struct sb
         } else {
                 applied = xstrdup("none");
         }
-        sbx_result_add_degradation(res, quiet, r->file, req, reason, applied);
+        sbx_result_add_degradation(res, r->file, req, reason, applied);
         return 0;
 }
 
@@ -148,7 +151,7 @@ static char *limit_value(const sbx_plan *plan, const struct limit_req *r)
         return xasprintf("%llu", (unsigned long long)r->lim->value);
 }
 
-int sbx_cgroup_create(const char *id, const sbx_plan *plan, struct sbx_result *res, bool quiet,
+int sbx_cgroup_create(const char *id, const sbx_plan *plan, struct sbx_result *res,
                       struct sbx_approx *approx, struct sbx_cgroup **out, sbx_error **err)
 {
         const struct limit_req reqs[] = {
@@ -159,17 +162,17 @@ int sbx_cgroup_create(const char *id, const sbx_plan *plan, struct sbx_result *r
                 {"io.weight", "io", &plan->io_weight, ""},
         };
         cleanup_free char *mnt = cgroup2_mount();
-        cleanup_free char *parent = NULL, *path = NULL;
+        cleanup_free char *parent = NULL, *path = NULL, *avail = NULL;
         bool root = geteuid() == 0, usable[ARRAY_SIZE(reqs)];
         cleanup_close int dfd = -1;
         struct sbx_cgroup *cg;
 
         *out = NULL;
-        parent = sbx_cgroup_parent_dir();
+        parent = mnt ? parent_dir_of(mnt) : NULL;
         if (mnt == NULL || parent == NULL) {
                 for (size_t i = 0; i < ARRAY_SIZE(reqs); i++)
                         if (reqs[i].lim->set &&
-                            cannot_apply(&reqs[i], "no cgroup2 file system is mounted", res, quiet,
+                            cannot_apply(&reqs[i], "no cgroup2 file system is mounted", res,
                                          approx, err) < 0)
                                 return -1;
                 return 0;
@@ -187,7 +190,7 @@ int sbx_cgroup_create(const char *id, const sbx_plan *plan, struct sbx_result *r
                                                    parent, (unsigned)geteuid(), strerror(e));
                 for (size_t i = 0; i < ARRAY_SIZE(reqs); i++)
                         if (reqs[i].lim->set &&
-                            cannot_apply(&reqs[i], why, res, quiet, approx, err) < 0)
+                            cannot_apply(&reqs[i], why, res, approx, err) < 0)
                                 return -1;
                 return 0;
         }
@@ -201,11 +204,15 @@ int sbx_cgroup_create(const char *id, const sbx_plan *plan, struct sbx_result *r
         cg->path = steal_pointer(&path);
         cg->dirfd = steal_fd(&dfd);
 
+        {
+                cleanup_free char *cpath = xasprintf("%s/cgroup.controllers", mnt);
+                avail = read_file_at(AT_FDCWD, cpath, NULL);
+        }
         for (size_t i = 0; i < ARRAY_SIZE(reqs); i++) {
                 usable[i] = false;
                 if (!reqs[i].lim->set)
                         continue;
-                usable[i] = root ? enable_controller(mnt, parent, reqs[i].ctrl)
+                usable[i] = root ? enable_controller(mnt, parent, avail, reqs[i].ctrl)
                                  : controller_delegated(parent, reqs[i].ctrl);
                 if (usable[i] && faccessat(cg->dirfd, reqs[i].file, W_OK, 0) < 0)
                         usable[i] = false;
@@ -224,7 +231,7 @@ int sbx_cgroup_create(const char *id, const sbx_plan *plan, struct sbx_result *r
                                   strcmp(reqs[i].file, "memory.swap.max") == 0
                                           ? " or no swap accounting"
                                           : "");
-                if (cannot_apply(&reqs[i], why, res, quiet, approx, err) < 0)
+                if (cannot_apply(&reqs[i], why, res, approx, err) < 0)
                         goto fail;
         }
         *out = cg;

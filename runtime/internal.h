@@ -25,7 +25,11 @@ char *sbx_proc_cgroup_unified(const char *proc_cgroup);
 void sbx_mountinfo_unescape(char *s);
 
 /* ---- idmap.c (pure) ---- */
-#define SBX_ROOTFUL_HOST_BASE 100000u /* inside 0..65535 -> host 100000..165535 */
+/* inside 0..65535 -> host 2113929216..2113994751 (0x7E000000...): above the
+ * ranges useradd hands out in /etc/subuid (100000..600165535) and systemd's
+ * container range (524288..1879048191), below its foreign range
+ * (2147352576..) and 2^31; checked against /etc/subuid at run time. */
+#define SBX_ROOTFUL_HOST_BASE 0x7E000000u
 #define SBX_ROOTFUL_RANGE 65536u
 struct sbx_idmap {
         char uid_map[64];
@@ -38,6 +42,9 @@ struct sbx_idmap {
  * otherwise map only the caller's own ids onto the sandbox user. */
 void sbx_idmap_compute(uid_t host_euid, gid_t host_egid, uid_t inside_uid, gid_t inside_gid,
                        struct sbx_idmap *out);
+/* In /etc/subuid or /etc/subgid text ("name:start:count" lines), the name
+ * of the first entry that overlaps [base, base+count), or NULL. */
+char *sbx_subid_overlap(const char *text, uint64_t base, uint64_t count);
 
 /* ---- cgroup.c ---- */
 struct sbx_cgroup;
@@ -56,7 +63,7 @@ struct sbx_approx {
  * appended to res (best-effort limits) or returned as errors (strict).
  * *out is NULL (not an error) when no cgroup can be had and the plan asks
  * for no limit that needs one (rootless without delegation). */
-int sbx_cgroup_create(const char *id, const sbx_plan *plan, struct sbx_result *res, bool quiet,
+int sbx_cgroup_create(const char *id, const sbx_plan *plan, struct sbx_result *res,
                       struct sbx_approx *approx, struct sbx_cgroup **out, sbx_error **err);
 int sbx_cgroup_fd(const struct sbx_cgroup *cg);
 const char *sbx_cgroup_path(const struct sbx_cgroup *cg);
@@ -70,8 +77,10 @@ int sbx_cgroup_remove_path(const char *path, sbx_error **err);
 char *sbx_cgroup_parent_dir(void);
 
 /* ---- degradations ---- */
-void sbx_result_add_degradation(struct sbx_result *res, bool quiet, const char *setting,
+void sbx_result_add_degradation(struct sbx_result *res, const char *setting,
                                 const char *requested, const char *reason, const char *applied);
+/* Print the degradations of res as one warning line (nothing if none). */
+void sbx_result_print_degradations(const struct sbx_result *res, FILE *out);
 
 /* ---- net.c ---- */
 /* Bring lo up inside the current network namespace (libnl-route-3). */

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-void sbx_result_add_degradation(struct sbx_result *res, bool quiet, const char *setting,
+void sbx_result_add_degradation(struct sbx_result *res, const char *setting,
                                 const char *requested, const char *reason, const char *applied)
 {
         struct sbx_degradation *d;
@@ -16,9 +16,54 @@ void sbx_result_add_degradation(struct sbx_result *res, bool quiet, const char *
         d->requested = xstrdup(requested);
         d->reason = xstrdup(reason);
         d->applied = xstrdup(applied);
-        if (!quiet)
-                fprintf(stderr, "sbx: warning: %s %s is best-effort and not enforced: %s; applied: %s\n",
-                        setting, requested, reason, applied);
+}
+
+/* One line for all of them: a default run on a host without the
+ * controllers should say so once, not once per limit.  The record keeps
+ * each setting with its rule, reason and approximation. */
+void sbx_result_print_degradations(const struct sbx_result *res, FILE *out)
+{
+        if (res->n_degraded == 0)
+                return;
+        fprintf(out, "sbx: warning: best-effort limits of policy `%s` not enforced here:",
+                res->policy_name ? res->policy_name : "");
+        for (size_t i = 0; i < res->n_degraded; i++)
+                fprintf(out, "%s %s", i ? "," : "", res->degraded[i].setting);
+        /* "cgroup2 at M has no C controller" once per M, with every C. */
+        {
+                cleanup_free char *mnt = NULL, *ctrls = NULL;
+                for (size_t i = 0; i < res->n_degraded; i++) {
+                        const char *r = res->degraded[i].reason, *no = strstr(r, " has no ");
+                        bool seen = false;
+                        if (strncmp(r, "cgroup2 at ", 11) == 0 && no && strstr(no, " controller")) {
+                                size_t cl = strcspn(no + 8, " ");
+                                cleanup_free char *c = xstrndup(no + 8, cl);
+                                if (mnt == NULL)
+                                        mnt = xstrndup(r + 11, (size_t)(no - r - 11));
+                                if (ctrls == NULL || !strstr(ctrls, c)) {
+                                        char *n = xasprintf("%s%s%s", ctrls ? ctrls : "",
+                                                            ctrls ? ", " : "", c);
+                                        free(ctrls);
+                                        ctrls = n;
+                                }
+                                continue;
+                        }
+                        for (size_t j = 0; j < i && !seen; j++)
+                                seen = strcmp(res->degraded[j].reason, r) == 0;
+                        if (!seen)
+                                fprintf(out, "; %s", r);
+                }
+                if (mnt)
+                        fprintf(out, "; cgroup2 at %s has no %s controller", mnt, ctrls);
+        }
+        fputs("; approximated by", out);
+        bool any = false;
+        for (size_t i = 0; i < res->n_degraded; i++)
+                if (strcmp(res->degraded[i].applied, "none") != 0) {
+                        fprintf(out, " %s", res->degraded[i].applied);
+                        any = true;
+                }
+        fprintf(out, "%s (details: --json)\n", any ? "" : " nothing");
 }
 
 void sbx_result_clear(struct sbx_result *res)

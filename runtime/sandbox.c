@@ -32,6 +32,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -283,6 +284,27 @@ static int check_volumes(const struct sbx_sandbox *sb, sbx_error **err)
         return 0;
 }
 
+/* As root the sandbox's ids must be nobody else's: a host user given the
+ * same subordinate ids could signal its processes or write its files. */
+static int check_id_range(sbx_error **err)
+{
+        static const char *const files[] = {"/etc/subuid", "/etc/subgid"};
+
+        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+                cleanup_free char *text = read_file_at(AT_FDCWD, files[i], NULL);
+                cleanup_free char *who =
+                        text ? sbx_subid_overlap(text, SBX_ROOTFUL_HOST_BASE, SBX_ROOTFUL_RANGE)
+                             : NULL;
+                if (who)
+                        return sbx_fail(err,
+                                        "%s gives `%s` ids in %u-%u, the range sbx maps "
+                                        "sandboxes to; refusing to share it",
+                                        files[i], who, SBX_ROOTFUL_HOST_BASE,
+                                        SBX_ROOTFUL_HOST_BASE + SBX_ROOTFUL_RANGE - 1);
+        }
+        return 0;
+}
+
 static int check_input(struct sbx_sandbox *sb, sbx_error **err)
 {
         const sbx_plan *p = sb->plan;
@@ -304,6 +326,8 @@ static int check_input(struct sbx_sandbox *sb, sbx_error **err)
                                 (unsigned long long)sb->timeout_ms, p->policy_name,
                                 (unsigned long long)p->timeout.value,
                                 p->timeout.origin ? p->timeout.origin : "built-in");
+        if (geteuid() == 0 && check_id_range(err) < 0)
+                return -1;
         if (sb->workdir && sb->workdir[0] != '/')
                 return sbx_fail(err, "workdir `%s`: must be an absolute path", sb->workdir);
         return check_volumes(sb, err);
@@ -404,8 +428,10 @@ static __attribute__((noreturn)) void run_command(const struct child_ctx *c)
                 child_fail(c, err);
         if (drop_privileges(c, &err) < 0)
                 child_fail(c, err);
-        if (chdir(dir) < 0 && chdir("/") < 0) {
-                sbx_fail_errno(&err, errno, "chdir `%s`", dir);
+        /* A working directory asked for must exist; the default home may
+         * be absent from a --rootfs, then / will do. */
+        if (chdir(dir) < 0 && (c->sb->workdir != NULL || chdir("/") < 0)) {
+                sbx_fail_errno(&err, errno, "working directory `%s`", dir);
                 child_fail(c, err);
         }
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
@@ -469,6 +495,30 @@ static __attribute__((noreturn)) void init_loop(const struct child_ctx *c, pid_t
                         }
                 }
         }
+}
+
+static int command_main(void *arg)
+{
+        run_command(arg);
+}
+
+/* Start the command the way posix_spawn does: a child that shares init's
+ * memory (no page tables to copy) while init waits for its execve.  The
+ * child only changes what is its own (credentials, rlimits, signal
+ * dispositions, seccomp), and init resumes only once it has exec'd or
+ * died, so the two never run on the shared memory at once. */
+static pid_t spawn_command(struct child_ctx *c)
+{
+        const size_t size = 256 * 1024;
+        void *stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        pid_t pid;
+
+        if (stack == MAP_FAILED)
+                return -1;
+        pid = clone(command_main, (char *)stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, c);
+        munmap(stack, size);
+        return pid;
 }
 
 /* Put *fd at `to` (close-on-exec), updating *fd. */
@@ -546,13 +596,14 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
                         sbx_fail_errno(&err, errno, "drop capability %d from the bounding set", cap);
                         child_fail(c, err);
                 }
-        cmd = fork();
+        /* Before the command exists: nothing in the sandbox may ever
+         * inspect init (its /proc entries stay root's). */
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        cmd = spawn_command(c);
         if (cmd < 0) {
-                sbx_fail_errno(&err, errno, "fork the command");
+                sbx_fail_errno(&err, errno, "start the command");
                 child_fail(c, err);
         }
-        if (cmd == 0)
-                run_command(c);
         /* init keeps only CAP_KILL, to forward signals to a command that
          * runs under another uid, and can not be inspected by it. */
         {
@@ -563,7 +614,6 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
                 cap_set_proc(keep);
                 cap_free(keep);
         }
-        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
         init_loop(c, cmd);
 }
@@ -828,7 +878,7 @@ int sbx_sandbox_run(sbx_sandbox *sb, struct sbx_result *res, sbx_error **err)
         sbx_random_id(id);
         result_begin(sb, id, res);
         if (check_input(sb, err) < 0 || build_env(sb, &envp, err) < 0)
-                return -1;
+                goto out;
         timeout = sb->timeout_ms ? sb->timeout_ms : (plan->timeout.set ? plan->timeout.value : 0);
         c.rootless = geteuid() != 0;
         c.envp = envp;
@@ -838,7 +888,7 @@ int sbx_sandbox_run(sbx_sandbox *sb, struct sbx_result *res, sbx_error **err)
         sbx_idmap_compute(geteuid(), getegid(), plan->uid, plan->gid, &c.idmap);
 
         if (sbx_state_create(id, &state, err) < 0)
-                return -1;
+                goto out;
         scratch = sbx_state_scratch_dir();
         c.scratch = scratch;
         if (sb->rootfs_dir == NULL && sb->layers == NULL) {
@@ -848,8 +898,10 @@ int sbx_sandbox_run(sbx_sandbox *sb, struct sbx_result *res, sbx_error **err)
                         goto out;
                 c.hostview = hostview;
         }
-        if (sbx_cgroup_create(id, plan, res, sb->quiet, &c.approx, &cg, err) < 0)
+        if (sbx_cgroup_create(id, plan, res, &c.approx, &cg, err) < 0)
                 goto out;
+        if (!sb->quiet)
+                sbx_result_print_degradations(res, stderr);
         if (cg) {
                 res->cgroup_path = xstrdup(sbx_cgroup_path(cg));
                 if (sbx_state_set_cgroup(state, sbx_cgroup_path(cg)) < 0) {

@@ -8,7 +8,7 @@
  * scratch tmpfs (each in its own mount namespace, so it is always empty as
  * seen from the host) and <state root>/.hostview holds the skeletons of the
  * host view (hostview.c).  `sbx gc`
- * removes the directories whose supervisor is gone, after killing and
+ * removes the state files whose supervisor is gone, after killing and
  * removing their cgroup.
  */
 #include "internal.h"

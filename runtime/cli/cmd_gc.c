@@ -19,7 +19,8 @@ int cmd_gc(int argc, char **argv)
         if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
                 puts("Usage: sbx gc\n\n"
                      "Kill and remove what runs whose supervisor died left behind: their\n"
-                     "cgroups and state directories.  Live sandboxes are not touched.\n"
+                     "cgroups and state files.  Live sandboxes are not touched.  When no\n"
+                     "sandbox runs, the cached host view skeletons are dropped too.\n"
                      "Image store debris is collected by 'sbx image gc'.");
                 return 0;
         }

@@ -131,7 +131,7 @@ static int do_compile(int argc, char **argv)
         int c, r;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+f:o:", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "f:o:", opts, NULL)) != -1) {
                 if (c == 'f')
                         format = optarg;
                 else if (c == 'o')

@@ -60,8 +60,8 @@ leftovers() {
 		[ -d "$sr" ] && find "$sr" -mindepth 1 -maxdepth 1 ! -name '.*' -printf 'state %p\n'
 		[ -n "$cg" ] && [ -d "$cg/sbx" ] && find "$cg/sbx" -mindepth 1 -maxdepth 1 -type d -printf 'cgroup %p\n'
 		[ -n "$cg" ] && find "$cg" -maxdepth 6 -type d -name 'sbx-*' -printf 'cgroup %p\n' 2>/dev/null
-		# sandbox processes: host uids 100000..165535 (rootful mapping) or our own sbx-run children
-		ps -eo pid=,uid=,comm= | awk '$2 >= 100000 && $2 < 165536 { print "process " $0 }'
+		# sandbox processes: host uids of the rootful mapping (runtime/internal.h)
+		ps -eo pid=,uid=,comm= | awk '$2 >= 2113929216 && $2 < 2113994752 { print "process " $0 }'
 		awk '{ print "mount " $5 }' /proc/self/mountinfo | sort
 	} 2>/dev/null | sort
 }

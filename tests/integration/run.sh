@@ -83,14 +83,14 @@ test_root_inside_is_unprivileged_outside() {
 	uid=$(ps -eo uid=,args= | awk '$2 == "sleep" && $3 == "3" { print $1; exit }')
 	wait $pid
 	[ -n "$uid" ] || fail "sleep not found"
-	[ "$uid" -ge 100000 ] || fail "sandbox process runs as host uid $uid"
+	[ "$uid" -ge 2113929216 ] || fail "sandbox process runs as host uid $uid"
 }
 
 test_setuid_binary_gives_nothing() {
 	local r=$WORK/suidroot
 	make_busybox_rootfs "$r"
 	cp /bin/busybox "$r/bin/busybox-suid"
-	chown 100000:100000 "$r/bin/busybox-suid" # root inside the sandbox
+	chown 2113929216:2113929216 "$r/bin/busybox-suid" # root inside the sandbox
 	chmod 4755 "$r/bin/busybox-suid"
 	expect_status 0 run -r "$r" -- /bin/busybox-suid id -u
 	[ "$(cat "$WORK/out")" = 1000 ] || fail "setuid binary ran as uid $(cat "$WORK/out")"
@@ -476,8 +476,40 @@ test_best_effort_degradation_recorded() {
 	cg=$(cgroup2_mount)
 	grep -qw memory "$cg/cgroup.controllers" && return 0
 	expect_status 0 "$SBX" run --json "$WORK/r.json" -- true
-	expect_contains "$WORK/err" "warning: memory.max"
+	expect_contains "$WORK/err" "warning: best-effort limits of policy \`default\` not enforced here: memory.max"
+	[ "$(wc -l <"$WORK/err")" = 1 ] || fail "more than one warning line"
 	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); d=[x["setting"] for x in r["degraded"]]; assert "memory.max" in d and "pids.max" in d, d' "$WORK/r.json"
+}
+
+test_subordinate_id_overlap_refused() {
+	local had=0
+	[ -e /etc/subuid ] && { had=1; cp -p /etc/subuid "$WORK/subuid.saved"; }
+	echo "sbxtest:2113990000:100" >>/etc/subuid
+	set +e
+	"$SBX" run -q -- true >"$WORK/out" 2>"$WORK/err"
+	local st=$?
+	set -e
+	if [ $had = 1 ]; then cp -p "$WORK/subuid.saved" /etc/subuid; else rm -f /etc/subuid; fi
+	[ $st = 125 ] || fail "status $st"
+	expect_contains "$WORK/err" "/etc/subuid gives \`sbxtest\` ids in"
+}
+
+test_missing_workdir_fails() {
+	bad_input "working directory \`/no/such/dir\`" run -q -w /no/such/dir -- true
+}
+
+test_policy_cli() {
+	expect_status 0 "$SBX" policy check default
+	expect_status 0 "$SBX" policy compile default --format json
+	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$WORK/out"
+	expect_status 0 "$SBX" policy compile --format oci default
+	expect_status 0 "$SBX" policy explain default ptrace
+	expect_contains "$WORK/out" "EPERM"
+	expect_status 1 "$SBX" policy diff strict default
+	expect_status 1 "$SBX" policy check /nonexistent.yaml
+	printf 'sbx-policy: 1\nsyscalls:\n  allow: [opne]\n' >"$WORK/bad.yaml"
+	expect_status 1 "$SBX" policy check "$WORK/bad.yaml"
+	expect_contains "$WORK/err" "bad.yaml:3:"
 }
 
 test_volume_refused_without_policy_rule() {

@@ -167,8 +167,8 @@ START_TEST(idmaps)
         struct sbx_idmap m;
 
         sbx_idmap_compute(0, 0, 1000, 1000, &m);
-        ck_assert_str_eq(m.uid_map, "0 100000 65536\n");
-        ck_assert_str_eq(m.gid_map, "0 100000 65536\n");
+        ck_assert_str_eq(m.uid_map, "0 2113929216 65536\n");
+        ck_assert_str_eq(m.gid_map, "0 2113929216 65536\n");
         ck_assert(!m.deny_setgroups);
         ck_assert_uint_eq(m.setup_uid, 0);
 
@@ -178,6 +178,25 @@ START_TEST(idmaps)
         ck_assert(m.deny_setgroups);
         ck_assert_uint_eq(m.setup_uid, 1000);
         ck_assert_uint_eq(m.setup_gid, 1000);
+}
+END_TEST
+
+START_TEST(subid_overlap)
+{
+        const char *text = "# comment\nalice:100000:65536\nbob:2113990000:10\n";
+        char *who;
+
+        ck_assert_ptr_null(sbx_subid_overlap("alice:100000:65536\n", 2113929216, 65536));
+        who = sbx_subid_overlap(text, 2113929216, 65536);
+        ck_assert_str_eq(who, "bob");
+        free(who);
+        /* touching ends do not overlap */
+        ck_assert_ptr_null(sbx_subid_overlap("c:2113994752:5\nd:2113929211:5\n", 2113929216,
+                                             65536));
+        who = sbx_subid_overlap("e:2113929215:2\n", 2113929216, 65536);
+        ck_assert_str_eq(who, "e");
+        free(who);
+        ck_assert_ptr_null(sbx_subid_overlap("garbage\n:::\n", 2113929216, 65536));
 }
 END_TEST
 
@@ -275,7 +294,7 @@ START_TEST(result_json)
         r.oom_killed = true;
         r.has_cgroup = true;
         r.memory_peak = 4096;
-        sbx_result_add_degradation(&r, true, "pids.max", "512", "no pids controller",
+        sbx_result_add_degradation(&r, "pids.max", "512", "no pids controller",
                                    "RLIMIT_NPROC=512");
         text = sbx_result_to_json(&r);
         j = json_loads(text, 0, &je);
@@ -315,6 +334,7 @@ static Suite *runtime_suite(void)
         tcase_add_test(tc, mountinfo_cgroup2);
         tcase_add_test(tc, proc_cgroup);
         tcase_add_test(tc, idmaps);
+        tcase_add_test(tc, subid_overlap);
         tcase_add_test(tc, run_args_full);
         tcase_add_test(tc, run_args_command_options_are_not_ours);
         tcase_add_loop_test(tc, run_args_bad, 0, ARRAY_SIZE(bad_args));

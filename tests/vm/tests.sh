@@ -108,7 +108,8 @@ no_sandbox_left() {
         if grep -q overlay /proc/self/mountinfo; then
                 fail "overlay mount left behind: $(grep overlay /proc/self/mountinfo | sed -n 1p)"
         fi
-        left=$(find /run/sbx -mindepth 1 -maxdepth 1 2>/dev/null | tr '\n' ' ')
+        # .mnt and .hostview are shared by all sandboxes (a mount point, a cache)
+        left=$(find /run/sbx -mindepth 1 -maxdepth 1 ! -name '.*' 2>/dev/null | tr '\n' ' ')
         [ -z "$left" ] || fail "state left behind in /run/sbx: $left"
         return 0
 }
