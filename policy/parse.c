@@ -12,6 +12,7 @@
  */
 #include "policy-internal.h"
 #include "sha256.h"
+#include "units.h"
 #include "builtin-policies.h"
 #include "util.h"
 
@@ -96,60 +97,6 @@ static int want_type(struct ctx *c, yaml_node_t *n, yaml_node_type_t t, const ch
 }
 
 /* ---- values ---- */
-
-static int parse_size(const char *s, uint64_t *out)
-{
-        static const struct {
-                const char *suffix;
-                uint64_t mult;
-        } units[] = {{"", 1},          {"B", 1},           {"K", 1ULL << 10}, {"KiB", 1ULL << 10},
-                     {"M", 1ULL << 20}, {"MiB", 1ULL << 20}, {"G", 1ULL << 30}, {"GiB", 1ULL << 30},
-                     {"T", 1ULL << 40}, {"TiB", 1ULL << 40}, {"kB", 1000},      {"KB", 1000},
-                     {"MB", 1000000},   {"GB", 1000000000ULL}};
-        char *end;
-        unsigned long long v;
-
-        if (*s < '0' || *s > '9')
-                return -1;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno != 0)
-                return -1;
-        for (size_t i = 0; i < ARRAY_SIZE(units); i++)
-                if (strcmp(end, units[i].suffix) == 0) {
-                        if (v > UINT64_MAX / units[i].mult)
-                                return -1;
-                        *out = v * units[i].mult;
-                        return 0;
-                }
-        return -1;
-}
-
-/* "300s", "5m", "1h", "250ms", plain seconds; result in milliseconds. */
-static int parse_duration(const char *s, uint64_t *out)
-{
-        static const struct {
-                const char *suffix;
-                uint64_t ms;
-        } units[] = {{"", 1000}, {"s", 1000}, {"ms", 1}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
-        char *end;
-        unsigned long long v;
-
-        if (*s < '0' || *s > '9')
-                return -1;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno != 0)
-                return -1;
-        for (size_t i = 0; i < ARRAY_SIZE(units); i++)
-                if (strcmp(end, units[i].suffix) == 0) {
-                        if (v > UINT64_MAX / units[i].ms)
-                                return -1;
-                        *out = v * units[i].ms;
-                        return 0;
-                }
-        return -1;
-}
 
 static int parse_count(const char *s, uint64_t max, uint64_t *out)
 {
@@ -513,11 +460,11 @@ static int limit_value(struct ctx *c, yaml_node_t *v, int kind, const char *key,
                 return -1;
         switch (kind) {
         case 0:
-                if (parse_size(s, out) < 0)
+                if (sbx_units_size(s, out) < 0)
                         return fail_at(c, v, err, "bad size `%s` (examples: 512MiB, 1GiB, 0)", s);
                 return 0;
         case 2:
-                if (parse_duration(s, out) < 0 || *out == 0)
+                if (sbx_units_duration(s, out) < 0 || *out == 0)
                         return fail_at(c, v, err, "bad duration `%s` (examples: 300s, 5m, 1h)", s);
                 return 0;
         case 3:
@@ -671,7 +618,7 @@ static int path_entry(struct ctx *c, yaml_node_t *n, int kind, sbx_error **err)
                 } else if (kind == 0 && strcmp(ks, "size") == 0) {
                         if (want_scalar(c, v, ks, &s, err) < 0)
                                 return -1;
-                        if (parse_size(s, &p.size) < 0 || p.size == 0)
+                        if (sbx_units_size(s, &p.size) < 0 || p.size == 0)
                                 return fail_at(c, v, err, "bad size `%s` (examples: 512MiB, 1GiB)",
                                                s);
                 } else if (kind != 0 && strcmp(ks, "writable") == 0) {

@@ -9,10 +9,8 @@
 #include "util.h"
 
 /* ---- parse.c (pure) ---- */
-/* "300", "300s", "1.5m", "250ms", "2h" -> milliseconds (> 0). */
+/* "300", "300s", "1.5m", "250ms", "2h" -> milliseconds (units.h grammar). */
 int sbx_parse_duration(const char *s, uint64_t *ms, sbx_error **err);
-/* "4096", "64k", "512M", "1G", "1GiB", "2 GB" -> bytes (powers of 1024). */
-int sbx_parse_size(const char *s, uint64_t *bytes, sbx_error **err);
 /* SRC:DST[:ro|:rw] -> parts; both absolute, no "..". */
 int sbx_parse_volume(const char *spec, char **src, char **dst, bool *ro, sbx_error **err);
 

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "error.h"
 #include "sbx-rootfs.h"
+#include "units.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -37,45 +38,10 @@ static int usage_error(const char *msg, const char *arg)
         return SBX_EXIT_FAILURE;
 }
 
-/* "16G" -> bytes; false on junk or overflow. */
+/* Sizes and counts in the one grammar of units.h; false on junk. */
 static bool parse_size(const char *s, uint64_t *out)
 {
-        char *end;
-        unsigned long long v;
-        unsigned shift = 0;
-
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno != 0 || end == s || s[0] == '-')
-                return false;
-        switch (*end) {
-        case 'K':
-        case 'k':
-                shift = 10;
-                break;
-        case 'M':
-        case 'm':
-                shift = 20;
-                break;
-        case 'G':
-        case 'g':
-                shift = 30;
-                break;
-        case 'T':
-        case 't':
-                shift = 40;
-                break;
-        case '\0':
-                break;
-        default:
-                return false;
-        }
-        if (*end != '\0' && end[1] != '\0')
-                return false;
-        if (shift && v > (UINT64_MAX >> shift))
-                return false;
-        *out = (uint64_t)v << shift;
-        return true;
+        return sbx_units_size(s, out) == 0;
 }
 
 static int parse_args(int argc, char **argv, struct sbx_import_opts *o, const char **src)
