@@ -187,46 +187,41 @@ static int setup_host_view(int scratchfd, const struct sbx_rootfs_spec *spec, sb
         return 0;
 }
 
-static int setup_overlay_root(const struct sbx_rootfs_spec *spec, sbx_error **err)
+/* The root from a directory or image layers.  Each lower layer is reached
+ * through a short symlink in the scratch tmpfs (l/0, l/1, ...) and the
+ * mount is made relative to it: the option string is one page, and this way
+ * 500 layers (overlay's own limit) fit in it whatever the store's paths, and
+ * no path needs escaping of ':' or ','. */
+static int setup_overlay_root(int scratchfd, const struct sbx_rootfs_spec *spec,
+                              sbx_error **err)
 {
-        cleanup_free char *lower = NULL, *opts = NULL, *root = NULL;
-        int *fds = NULL;
         size_t n = spec->layers ? spec->n_layers : 1;
-        int r = -1;
+        size_t cap = 64 + n * 8, len;
+        cleanup_free char *opts = xmalloc(cap);
 
-        /* Layer paths go through /proc/self/fd/N so that images with many
-         * layers fit in the one-page mount option string. */
-        fds = xcalloc(n, sizeof(*fds));
+        if (mkdirat(scratchfd, "l", 0755) < 0)
+                return sbx_fail_errno(err, errno, "create layer links");
+        len = (size_t)snprintf(opts, cap, "lowerdir=");
         for (size_t i = 0; i < n; i++) {
                 const char *dir = spec->layers ? spec->layers[i] : spec->dir;
-                fds[i] = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (fds[i] < 0) {
-                        sbx_fail_errno(err, errno, "open rootfs layer `%s`", dir);
-                        goto out;
-                }
-                char *next = xasprintf("%s%s/proc/self/fd/%d", lower ? lower : "",
-                                       lower ? ":" : "", fds[i]);
-                free(lower);
-                lower = next;
+                char name[32];
+                struct stat st;
+
+                if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+                        return sbx_fail_errno(err, errno ? errno : ENOTDIR, "rootfs layer `%s`",
+                                              dir);
+                snprintf(name, sizeof(name), "l/%zu", i);
+                if (symlinkat(dir, scratchfd, name) < 0)
+                        return sbx_fail_errno(err, errno, "link rootfs layer `%s`", dir);
+                len += (size_t)snprintf(opts + len, cap - len, "%s%s", i ? ":" : "", name);
         }
-        if (n == 1) { /* a single directory: its real name reads better in errors */
-                free(lower);
-                lower = xstrdup(spec->layers ? spec->layers[0] : spec->dir);
-        }
-        opts = xasprintf("lowerdir=%s,upperdir=%s/upper,workdir=%s/work,userxattr", lower,
-                         spec->scratch, spec->scratch);
-        root = xasprintf("%s/root", spec->scratch);
-        if (strlen(opts) >= 4096) {
-                sbx_fail(err, "rootfs has too many layers (%zu) for one overlay mount", n);
-                goto out;
-        }
-        r = do_mount("overlay", root, "overlay", MS_NOSUID | MS_NODEV, opts, "overlay root", err);
-out:
-        for (size_t i = 0; i < n; i++)
-                if (fds[i] > 0)
-                        close(fds[i]);
-        free(fds);
-        return r;
+        snprintf(opts + len, cap - len, ",upperdir=upper,workdir=work,userxattr");
+        if (strlen(opts) >= 4096)
+                return sbx_fail(err, "rootfs has too many layers (%zu) for one overlay mount", n);
+        if (fchdir(scratchfd) < 0)
+                return sbx_fail_errno(err, errno, "chdir to the scratch tmpfs");
+        return do_mount("overlay", "root", "overlay", MS_NOSUID | MS_NODEV, opts, "overlay root",
+                        err);
 }
 
 /* Paths of /proc that expose the host kernel, hidden behind /dev/null, an
@@ -391,7 +386,7 @@ int sbx_rootfs_setup(const struct sbx_rootfs_spec *spec, sbx_error **err)
         if (mkdirat(scratchfd, "root", 0755) < 0 || mkdirat(scratchfd, "upper", 0755) < 0 ||
             mkdirat(scratchfd, "work", 0755) < 0)
                 return sbx_fail_errno(err, errno, "create scratch directories");
-        if ((host ? setup_host_view(scratchfd, spec, err) : setup_overlay_root(spec, err)) < 0)
+        if ((host ? setup_host_view(scratchfd, spec, err) : setup_overlay_root(scratchfd, spec, err)) < 0)
                 return -1;
         root = xasprintf("%s/root", spec->scratch);
         rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -292,6 +292,24 @@ case_progress_bar_on_a_terminal() {
 	expect_contains "$WORK/tty" "imported p:latest"
 }
 
+# More layers than fit in a mount option string as full store paths: the
+# runtime links them under short names (runtime/rootfs.c).
+case_three_hundred_layers() {
+	local w=$WORK/many i dirs=()
+	new_store many
+	busybox_tree "$w/base"
+	dirs+=("$w/base")
+	for i in $(seq 1 299); do
+		mkdir -p "$w/d$i/layers"
+		echo "$i" >"$w/d$i/layers/$i"
+		dirs+=("$w/d$i")
+	done
+	mk_layout "$w/oci" many "${dirs[@]}" >/dev/null
+	expect_status 0 img import "$w/oci" --name many:300
+	expect_status 0 "$SBX" run -q -r many:300 -- sh -c 'cat /layers/1 /layers/150 /layers/299; ls /layers | wc -l'
+	[ "$(tr '\n' ' ' <"$WORK/out")" = "1 150 299 299 " ] || fail "got: $(tr '\n' ' ' <"$WORK/out")"
+}
+
 case_help_texts() {
 	local c
 	for c in import ls inspect rm tag gc; do
