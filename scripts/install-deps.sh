@@ -8,7 +8,7 @@ set -eu
 BUILD="build-essential pkg-config libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev \
 libyaml-dev libjansson-dev libarchive-dev python3"
 TEST="check libsubunit-dev busybox-static qemu-system-x86 linux-image-amd64 cpio xz-utils \
-umoci golang-github-containers-common zstd procps util-linux iproute2"
+umoci runc golang-github-containers-common zstd procps util-linux iproute2"
 BENCH="bubblewrap runc hyperfine busybox-static"
 
 pkgs=$BUILD

@@ -512,6 +512,32 @@ test_policy_cli() {
 	expect_contains "$WORK/err" "bad.yaml:3:"
 }
 
+test_oci_export_accepted_by_runc() {
+	# `policy compile --format oci` is meant for runc, crun, podman and
+	# Kubernetes: runc must accept it and enforce the same denials.
+	command -v runc >/dev/null || { fail "runc missing (Debian package runc)"; return 1; }
+	local b=$WORK/ocib
+	mkdir -p "$b/rootfs/bin"
+	cp /bin/busybox "$b/rootfs/bin/"
+	ln -s busybox "$b/rootfs/bin/sh"
+	ln -s busybox "$b/rootfs/bin/unshare"
+	(cd "$b" && runc spec)
+	"$SBX" policy compile --format oci default >"$b/sbx.json" 2>/dev/null
+	python3 - "$b" <<'PY'
+import json, sys
+b = sys.argv[1]
+spec = json.load(open(b + "/config.json"))
+oci = json.load(open(b + "/sbx.json"))
+spec["process"]["terminal"] = False
+spec["process"]["args"] = ["/bin/sh", "-c", "unshare -U true 2>&1; echo unshare=$?"]
+spec["linux"]["seccomp"] = oci["linux"]["seccomp"]
+json.dump(spec, open(b + "/config.json", "w"))
+PY
+	expect_status 0 runc --root "$b/state" run --bundle "$b" "sbx-oci-$$"
+	expect_contains "$WORK/out" "Operation not permitted"
+	expect_contains "$WORK/out" "unshare=1"
+}
+
 test_volume_refused_without_policy_rule() {
 	expect_status 125 "$SBX" run -v /etc:/mnt/etc:ro -- true
 	expect_contains "$WORK/err" "not allowed by policy"
