@@ -36,6 +36,10 @@ const char *sbx_store_root(const sbx_store *st);
 /* Look up NAME[:TAG] (":latest" when no tag) or "sha256:<hex>" (or a unique
  * prefix of at least 12 hex digits).  Fails with a clear message when absent. */
 int sbx_store_resolve(sbx_store *st, const char *ref, struct sbx_image **out, sbx_error **err);
+/* Keep the store's layers from being pruned (by gc, or rm's reclaim) until
+ * sbx_store_close: `sbx run` holds it for the life of a sandbox whose lower
+ * layers they are.  The shared lock imports take; gc needs it exclusive. */
+int sbx_store_hold(sbx_store *st, sbx_error **err);
 void sbx_image_free(struct sbx_image *img);
 
 /* ---- listing and managing the store (additions; linked into `sbx`) ---- */

@@ -4,7 +4,8 @@
  *   ROOT/images/sha256/<hex>.json    one record per image (layers, provenance)
  *   ROOT/refs.json                   {"name:tag": "sha256:<hex>"}
  *   ROOT/tmp/                        work directories of running imports
- *   ROOT/lock                        flock: shared by imports, exclusive for gc
+ *   ROOT/lock                        flock: shared by imports and by sandboxes
+ *                                    running on an image, exclusive for gc
  *   ROOT/refs.lock                   flock: serialises changes to refs.json
  *
  * Everything becomes visible by rename(2) only, so readers never see a
@@ -141,8 +142,8 @@ static int lock_file(sbx_store *st, const char *name, int how, sbx_error **err)
         if (TEMP_FAILURE_RETRY(flock(fd, how)) < 0) {
                 if (errno == EWOULDBLOCK)
                         return sbx_fail(err,
-                                        "image store `%s`: an import is running; try again "
-                                        "when it is done",
+                                        "image store `%s` is in use by an import or a running "
+                                        "sandbox; try again when they are done",
                                         st->root);
                 return sbx_fail_errno(err, errno, "image store: lock `%s/%s`", st->root, name);
         }
@@ -162,6 +163,11 @@ int rf_store_lock(sbx_store *st, int how, sbx_error **err)
                 close(st->lockfd);
         st->lockfd = fd;
         return 0;
+}
+
+int sbx_store_hold(sbx_store *st, sbx_error **err)
+{
+        return rf_store_lock(st, LOCK_SH, err);
 }
 
 int rf_write_atomic(int dirfd, const char *name, const char *data, sbx_error **err)

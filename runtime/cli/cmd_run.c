@@ -36,26 +36,28 @@ static bool looks_like_dir(const char *s)
         return s[0] == '/' || s[0] == '.' || (stat(s, &st) == 0 && S_ISDIR(st.st_mode));
 }
 
-static int set_image(sbx_sandbox *sb, const char *ref, sbx_error **err)
+/* The store stays open, and held, until the sandbox is gone: its layers are
+ * the sandbox's lower layers and must not be pruned meanwhile. */
+static int set_image(sbx_sandbox *sb, const char *ref, sbx_store **st, sbx_error **err)
 {
-        sbx_store *st = NULL;
         struct sbx_image *img = NULL;
 
-        if (sbx_store_open(NULL, &st, err) < 0)
+        if (sbx_store_open(NULL, st, err) < 0)
                 return -1;
-        if (sbx_store_resolve(st, ref, &img, err) < 0) {
-                sbx_store_close(st);
+        if (sbx_store_resolve(*st, ref, &img, err) < 0)
                 return sbx_error_prefix(err, "rootfs `%s` (not a directory, nor an imported image)",
                                         ref);
+        if (sbx_store_hold(*st, err) < 0) {
+                sbx_image_free(img);
+                return -1;
         }
         sbx_sandbox_set_rootfs_layers(sb, img->name, img->digest, img->layers, img->n_layers);
         sbx_image_free(img);
-        sbx_store_close(st);
         return 0;
 }
 
 static int prepare(const struct run_args *a, sbx_policy **pol, sbx_plan **plan, sbx_sandbox **sb,
-                   sbx_error **err)
+                   sbx_store **st, sbx_error **err)
 {
         if (sbx_policy_load(a->policy ? a->policy : "default", pol, err) < 0 ||
             sbx_policy_compile(*pol, plan, err) < 0)
@@ -66,7 +68,7 @@ static int prepare(const struct run_args *a, sbx_policy **pol, sbx_plan **plan, 
         if (a->rootfs) {
                 if (looks_like_dir(a->rootfs))
                         sbx_sandbox_set_rootfs_dir(*sb, a->rootfs);
-                else if (set_image(*sb, a->rootfs, err) < 0)
+                else if (set_image(*sb, a->rootfs, st, err) < 0)
                         return -1;
         }
         for (char **e = a->env; e && *e; e++)
@@ -88,6 +90,7 @@ int cmd_run(int argc, char **argv)
         sbx_policy *pol = NULL;
         sbx_plan *plan = NULL;
         sbx_sandbox *sb = NULL;
+        sbx_store *store = NULL;
         struct sbx_result res = {0};
         int status = SBX_EXIT_FAILURE;
         bool ran = false;
@@ -99,7 +102,7 @@ int cmd_run(int argc, char **argv)
                 status = 0;
                 goto out;
         }
-        if (prepare(&a, &pol, &plan, &sb, &err) < 0)
+        if (prepare(&a, &pol, &plan, &sb, &store, &err) < 0)
                 goto out;
         ran = sbx_sandbox_run(sb, &res, &err) == 0;
         if (ran) {
@@ -126,6 +129,8 @@ out:
         }
         sbx_result_clear(&res);
         sbx_sandbox_free(sb);
+        if (store)
+                sbx_store_close(store);
         sbx_plan_free(plan);
         sbx_policy_free(pol);
         run_args_free(&a);

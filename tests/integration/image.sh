@@ -310,6 +310,26 @@ case_three_hundred_layers() {
 	[ "$(tr '\n' ' ' <"$WORK/out")" = "1 150 299 299 " ] || fail "got: $(tr '\n' ' ' <"$WORK/out")"
 }
 
+# A sandbox running on an image holds the store: gc must not prune the
+# layers under it, and works again once it is gone.
+case_gc_waits_for_running_sandbox() {
+	local w=$WORK/hold pid
+	new_store hold
+	busybox_tree "$w/root"
+	tar -C "$w/root" -cf "$w/root.tar" .
+	expect_status 0 img import "$w/root.tar" --name held
+	"$SBX" run -q -r held -- sh -c 'sleep 2; cat /etc/motd' >"$w/out" 2>&1 &
+	pid=$!
+	sleep 0.7
+	expect_status 125 img gc
+	expect_contains "$WORK/err" "in use by an import or a running sandbox"
+	wait $pid || fail "the sandbox failed: $(cat "$w/out")"
+	expect_contains "$w/out" base
+	expect_status 0 img rm held
+	expect_status 0 img gc
+	[ -z "$(ls "$SBX_STORE/layers/sha256")" ] || fail "layers not reclaimed after the sandbox ended"
+}
+
 case_help_texts() {
 	local c
 	for c in import ls inspect rm tag gc; do

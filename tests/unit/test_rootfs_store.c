@@ -1123,7 +1123,7 @@ START_TEST(test_gc_refuses_during_import)
         ck_assert_int_eq(rf_store_lock(st, LOCK_SH, &err), 0); /* as an import does */
         ck_assert_int_eq(sbx_store_open(store, &st2, &err), 0);
         ck_assert_int_eq(sbx_store_gc(st2, &gs, &err), -1);
-        ck_assert_ptr_nonnull(strstr(err->msg, "an import is running"));
+        ck_assert_ptr_nonnull(strstr(err->msg, "in use by an import or a running sandbox"));
         sbx_error_free(err);
         sbx_store_close(st);
         sbx_store_close(st2);
