@@ -65,6 +65,20 @@ static int add_sys_rules(scmp_filter_ctx ctx, const sbx_policy *pol, int nr, sbx
                                                        c->value};
                 }
                 r = seccomp_rule_add_exact_array(ctx, cr->action, nr, cr->n_conds, cmp);
+                if (r == -EEXIST) {
+                        /* libseccomp refuses a second action for the same
+                         * conditions: name both rules. */
+                        const char *other = "another rule";
+                        for (size_t j = 0; j < i; j++)
+                                if (e->rules[j].n_conds == cr->n_conds &&
+                                    memcmp(e->rules[j].conds, cr->conds,
+                                           cr->n_conds * sizeof(*cr->conds)) == 0)
+                                        other = e->rules[j].origin;
+                        return sbx_fail(err,
+                                        "%s: conflicting rules for `%s`: the same conditions "
+                                        "have another action at %s",
+                                        cr->origin, pol_syscall_name(nr), other);
+                }
                 if (r < 0)
                         return sbx_fail_errno(err, -r, "%s: seccomp rule for `%s`", cr->origin,
                                               pol_syscall_name(nr));

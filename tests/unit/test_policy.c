@@ -126,6 +126,30 @@ START_TEST(test_parse_errors)
 }
 END_TEST
 
+/* Two rules with the same conditions and different actions: caught when
+ * the filter is built, both rules named, nothing compiled. */
+START_TEST(test_conflicting_conditions)
+{
+        static const char text[] = "sbx-policy: 1\nsyscalls:\n  rules:\n"
+                                   "    - syscall: socket\n      action: allow\n"
+                                   "      when: arg0 == AF_UNIX\n"
+                                   "    - syscall: socket\n      action: errno EPERM\n"
+                                   "      when: arg0 == AF_UNIX\n";
+        sbx_error *err = NULL;
+        sbx_policy *pol = NULL;
+        sbx_plan *plan = NULL;
+
+        ck_assert_int_eq(sbx_policy_load_string("t.yaml", text, strlen(text), &pol, &err), 0);
+        ck_assert_int_eq(sbx_policy_compile(pol, &plan, &err), -1);
+        ck_assert_ptr_null(plan);
+        ck_assert_str_eq(err->msg, "t.yaml:7: syscalls.rules: conflicting rules for `socket`: "
+                                   "the same conditions have another action at t.yaml:4: "
+                                   "syscalls.rules");
+        sbx_error_free(err);
+        sbx_policy_free(pol);
+}
+END_TEST
+
 START_TEST(test_extends_cycle)
 {
         sbx_error *err = NULL;
@@ -675,6 +699,7 @@ static Suite *policy_suite(void)
         while (sbx_policy_builtin_names()[n_builtin])
                 n_builtin++;
         tcase_add_loop_test(tc, test_parse_errors, 0, ARRAY_SIZE(bad));
+        tcase_add_test(tc, test_conflicting_conditions);
         tcase_add_test(tc, test_extends_cycle);
         tcase_add_test(tc, test_unknown_builtin);
         tcase_add_test(tc, test_data_names);
