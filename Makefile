@@ -117,8 +117,13 @@ bench: all
 	bash scripts/bench.sh
 
 demo: all
-	$(B)/sbx run -- /bin/sh -c 'echo "hello from $$(hostname): uid=$$(id -u) user=$$(id -un)"; \
-		ls /; echo "network:"; cat /proc/net/dev | tail -n +3 | cut -d: -f1'
+	$(B)/sbx run --json $(B)/demo-result.json -- /bin/sh -c '\
+		echo "hello from $$(hostname) as $$(id -un) (uid $$(id -u)) in $$(pwd)"; \
+		echo "network interfaces: $$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " ")"; \
+		grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status | tr "\n" " "; echo; \
+		command -v python3 >/dev/null && python3 -c "print(\"python3 runs:\", 6 * 7)"; \
+		unshare -U true 2>&1 | head -1'
+	@echo "result record: $(B)/demo-result.json"
 
 format:
 	clang-format -i $(wildcard runtime/*.[ch] runtime/*/*.[ch] policy/*.[ch] rootfs-tools/*.[ch] tests/unit/*.[ch])
