@@ -126,7 +126,8 @@ demo: all
 	@echo "result record: $(B)/demo-result.json"
 
 format:
-	clang-format -i $(wildcard runtime/*.[ch] runtime/*/*.[ch] policy/*.[ch] rootfs-tools/*.[ch] tests/unit/*.[ch])
+	clang-format -i $(wildcard runtime/*.[ch] runtime/*/*.[ch] policy/*.[ch] rootfs-tools/*.[ch] \
+		tests/unit/*.[ch] tests/bench/*.[ch] tests/fuzz/*.[ch])
 
 clean:
 	rm -rf $(B)

@@ -133,7 +133,8 @@ uint32_t sbx_bpf_run(const struct sock_filter *prog, size_t len, const struct se
                 case BPF_ALU:
                         r = alu(f->code, &a, src);
                         if (r == -1)
-                                return SECCOMP_RET_KILL_THREAD; /* divide by zero: the program returns 0 */
+                                return SECCOMP_RET_KILL_THREAD; /* divide by zero: the program
+                                                                   returns 0 */
                         if (r < 0)
                                 return BAD;
                         break;

@@ -78,11 +78,11 @@ static char *cache_key(const sbx_policy *pol)
 
         if (stat("/proc/self/exe", &exe) < 0)
                 memset(&exe, 0, sizeof(exe));
-        material = xasprintf("%s libseccomp-%u.%u.%u exe-%llu-%llu-%lld.%09ld-%lld", pol->sha256,
-                             v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0,
-                             (unsigned long long)exe.st_dev, (unsigned long long)exe.st_ino,
-                             (long long)exe.st_mtim.tv_sec, exe.st_mtim.tv_nsec,
-                             (long long)exe.st_size);
+        material =
+            xasprintf("%s libseccomp-%u.%u.%u exe-%llu-%llu-%lld.%09ld-%lld", pol->sha256,
+                      v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0,
+                      (unsigned long long)exe.st_dev, (unsigned long long)exe.st_ino,
+                      (long long)exe.st_mtim.tv_sec, exe.st_mtim.tv_nsec, (long long)exe.st_size);
         sha256_hex(material, strlen(material), hex);
         return hex;
 }

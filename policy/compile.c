@@ -60,9 +60,9 @@ static int add_sys_rules(scmp_filter_ctx ctx, const sbx_policy *pol, int nr, sbx
                 for (unsigned k = 0; k < cr->n_conds; k++) {
                         const struct pol_cond *c = &cr->conds[k];
 
-                        cmp[k] = (struct scmp_arg_cmp){c->arg, (enum scmp_compare)c->op,
-                                                       c->op == POL_OP_MASKED_EQ ? c->mask : c->value,
-                                                       c->value};
+                        cmp[k] = (struct scmp_arg_cmp){
+                            c->arg, (enum scmp_compare)c->op,
+                            c->op == POL_OP_MASKED_EQ ? c->mask : c->value, c->value};
                 }
                 r = seccomp_rule_add_exact_array(ctx, cr->action, nr, cr->n_conds, cmp);
                 if (r == -EEXIST) {
@@ -123,8 +123,7 @@ int pol_build_filter(const sbx_policy *pol, void **out, bool *marker, sbx_error 
         return 0;
 }
 
-static int export_bpf(scmp_filter_ctx ctx, struct sock_filter **prog, size_t *len,
-                      sbx_error **err)
+static int export_bpf(scmp_filter_ctx ctx, struct sock_filter **prog, size_t *len, sbx_error **err)
 {
         cleanup_close int fd = memfd_create("sbx-seccomp", MFD_CLOEXEC);
         off_t size;
@@ -158,12 +157,16 @@ static void patch_marker(const sbx_policy *pol, struct sock_filter **prog, size_
         p = *prog = xrealloc(*prog, (n + extra) * sizeof(*p));
         for (size_t i = 0; i < n; i++)
                 if (p[i].code == (BPF_RET | BPF_K) && p[i].k == MARKER)
-                        p[i] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, (uint32_t)(table - i - 1));
-        p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+                        p[i] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA,
+                                                            (uint32_t)(table - i - 1));
+        p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                              offsetof(struct seccomp_data, nr));
         for (int nr = 0; nr < POL_NR_MAX; nr++)
                 if (needs_dispatch(pol, nr)) {
-                        p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, 1);
-                        p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, pol->sys[nr].fallback);
+                        p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+                                                              (uint32_t)nr, 0, 1);
+                        p[n++] =
+                            (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, pol->sys[nr].fallback);
                 }
         p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, pol->default_action);
         *len = n;
@@ -185,8 +188,10 @@ int pol_compile_bpf(const sbx_policy *pol, struct sock_filter **prog, size_t *le
                 patch_marker(pol, prog, len);
         if (*len > BPF_MAXINSNS) {
                 free(*prog);
-                return sbx_fail(err, "the seccomp program has %zu instructions, more than the "
-                                     "kernel's %d", *len, BPF_MAXINSNS);
+                return sbx_fail(err,
+                                "the seccomp program has %zu instructions, more than the "
+                                "kernel's %d",
+                                *len, BPF_MAXINSNS);
         }
         return 0;
 }
@@ -224,10 +229,10 @@ static struct sbx_plan_limit plan_limit(struct plan_impl *pi, const sbx_policy *
         const struct pol_limit *l = &pol->limits[id];
 
         return (struct sbx_plan_limit){
-                .set = l->set,
-                .best_effort = l->best_effort < 0 ? pol->best_effort : l->best_effort,
-                .value = l->value,
-                .origin = pdup(pi, l->origin),
+            .set = l->set,
+            .best_effort = l->best_effort < 0 ? pol->best_effort : l->best_effort,
+            .value = l->value,
+            .origin = pdup(pi, l->origin),
         };
 }
 
@@ -246,22 +251,21 @@ static void plan_paths(struct plan_impl *pi, const sbx_policy *pol)
 
         p->tmpfs = xcalloc(pol->n_writable + 1, sizeof(*p->tmpfs));
         for (size_t i = 0; i < pol->n_writable; i++)
-                p->tmpfs[i] = (struct sbx_plan_tmpfs){xstrdup(pol->writable[i].path),
-                                                      pol->writable[i].size,
-                                                      pdup(pi, pol->writable[i].origin)};
+                p->tmpfs[i] =
+                    (struct sbx_plan_tmpfs){xstrdup(pol->writable[i].path), pol->writable[i].size,
+                                            pdup(pi, pol->writable[i].origin)};
         p->n_tmpfs = pol->n_writable;
         p->binds = xcalloc(pol->n_binds + 1, sizeof(*p->binds));
         for (size_t i = 0; i < pol->n_binds; i++)
-                p->binds[i] = (struct sbx_plan_bind){xstrdup(pol->binds[i].source),
-                                                     xstrdup(pol->binds[i].path),
-                                                     pol->binds[i].writable,
-                                                     pdup(pi, pol->binds[i].origin)};
+                p->binds[i] = (struct sbx_plan_bind){
+                    xstrdup(pol->binds[i].source), xstrdup(pol->binds[i].path),
+                    pol->binds[i].writable, pdup(pi, pol->binds[i].origin)};
         p->n_binds = pol->n_binds;
         p->volume_rules = xcalloc(pol->n_volumes + 1, sizeof(*p->volume_rules));
         for (size_t i = 0; i < pol->n_volumes; i++)
                 p->volume_rules[i] = (struct sbx_plan_volume_rule){
-                        xstrdup(pol->volumes[i].path), pol->volumes[i].writable,
-                        pdup(pi, pol->volumes[i].origin)};
+                    xstrdup(pol->volumes[i].path), pol->volumes[i].writable,
+                    pdup(pi, pol->volumes[i].origin)};
         p->n_volume_rules = pol->n_volumes;
 }
 
@@ -307,8 +311,8 @@ int sbx_policy_compile(const sbx_policy *pol, sbx_plan **out, sbx_error **err)
         p->home = xstrdup(pol->home);
         p->root_mode = pol->root_mode;
         p->root_size = pol->limits[LIM_DISK].set ? pol->limits[LIM_DISK].value : DEFAULT_ROOT_SIZE;
-        p->root_origin = pdup(pi, pol->limits[LIM_DISK].set ? pol->limits[LIM_DISK].origin
-                                                            : pol->root_origin);
+        p->root_origin =
+            pdup(pi, pol->limits[LIM_DISK].set ? pol->limits[LIM_DISK].origin : pol->root_origin);
         plan_paths(pi, pol);
         p->net = pol->net;
         p->net_origin = pdup(pi, pol->net_origin);

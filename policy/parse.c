@@ -45,11 +45,11 @@ struct ctx {
         const char *pids_key; /* processes.max and limits.pids are one setting */
 };
 
-static int load_named(struct loader *ld, const char *name, const char *from_dir,
-                      struct ctx *from, yaml_node_t *at, sbx_error **err);
+static int load_named(struct loader *ld, const char *name, const char *from_dir, struct ctx *from,
+                      yaml_node_t *at, sbx_error **err);
 
 static int fail_at(struct ctx *c, yaml_node_t *n, sbx_error **err, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int fail_at(struct ctx *c, yaml_node_t *n, sbx_error **err, const char *fmt, ...)
 {
@@ -153,8 +153,7 @@ static int apply_rule(struct ctx *c, yaml_node_t *at, int nr, int level, uint32_
         }
         if (conds == NULL) {
                 if (e->has_fallback && e->fallback != act)
-                        return fail_at(c, at, err,
-                                       "conflicting rules for `%s`: %s here, %s at %s",
+                        return fail_at(c, at, err, "conflicting rules for `%s`: %s here, %s at %s",
                                        pol_syscall_name(nr), pol_action_str(act, b1, sizeof(b1)),
                                        pol_action_str(e->fallback, b2, sizeof(b2)), e->origin);
                 e->has_fallback = true;
@@ -261,7 +260,8 @@ static int syscall_rule(struct ctx *c, yaml_node_t *n, sbx_error **err)
 
         if (want_type(c, n, YAML_MAPPING_NODE, "syscalls.rules[]", err) < 0)
                 return -1;
-        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++) {
                 yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
                 const char *ks = scalar(k) ? scalar(k) : "";
 
@@ -318,7 +318,8 @@ static int section_syscalls(struct ctx *c, yaml_node_t *n, sbx_error **err)
 {
         if (want_type(c, n, YAML_MAPPING_NODE, "syscalls", err) < 0)
                 return -1;
-        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++) {
                 yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
                 const char *ks = scalar(k) ? scalar(k) : "";
                 int r;
@@ -326,8 +327,9 @@ static int section_syscalls(struct ctx *c, yaml_node_t *n, sbx_error **err)
                 if (strcmp(ks, "default-action") == 0) {
                         r = parse_action_at(c, v, &c->pol->default_action, err);
                         if (r == 0 && c->pol->default_action == POL_ACT_ALLOW)
-                                r = fail_at(c, v, err,
-                                            "default-action allow is refused: list what is allowed");
+                                r = fail_at(
+                                    c, v, err,
+                                    "default-action allow is refused: list what is allowed");
                         c->pol->default_origin = origin(c, k, "syscalls.default-action");
                 } else if (strcmp(ks, "allow") == 0) {
                         r = syscall_list(c, v, "syscalls.allow", POL_ACT_ALLOW, err);
@@ -396,9 +398,9 @@ static int apply_surface(struct ctx *c, yaml_node_t *k, yaml_node_t *v, const ch
                 for (size_t j = 0; sf->syscalls && sf->syscalls[j]; j++) {
                         int nr = pol_syscall_nr(sf->syscalls[j]);
 
-                        if (nr >= 0 && apply_rule(c, v, nr, 2,
-                                                  allow ? POL_ACT_ALLOW : POL_ACT_ERRNO(EPERM),
-                                                  NULL, 0, org, err) < 0)
+                        if (nr >= 0 &&
+                            apply_rule(c, v, nr, 2, allow ? POL_ACT_ALLOW : POL_ACT_ERRNO(EPERM),
+                                       NULL, 0, org, err) < 0)
                                 return -1;
                 }
                 return apply_surface_rules(c, v, allow ? sf->allow : sf->deny, org, err);
@@ -410,7 +412,8 @@ static int section_surfaces(struct ctx *c, yaml_node_t *n, const char *section, 
 {
         if (want_type(c, n, YAML_MAPPING_NODE, section, err) < 0)
                 return -1;
-        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++) {
                 yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
                 cleanup_free char *full = xasprintf("%s.%s", section, scalar(k) ? scalar(k) : "");
 
@@ -428,7 +431,7 @@ static int section_surfaces(struct ctx *c, yaml_node_t *n, const char *section, 
                         if (parse_count(s, 4194304, &val) < 0)
                                 return fail_at(c, v, err, "bad count `%s`", s);
                         c->pol->limits[LIM_PIDS] =
-                                (struct pol_limit){true, val, -1, origin(c, k, full)};
+                            (struct pol_limit){true, val, -1, origin(c, k, full)};
                         continue;
                 }
                 if (apply_surface(c, k, v, full, err) < 0)
@@ -444,9 +447,9 @@ static const struct {
         enum pol_limit_id id;
         int kind; /* 0 size, 1 count, 2 duration, 3 cpu cores, 4 io weight */
 } limit_keys[] = {
-        {"memory", LIM_MEMORY, 0}, {"swap", LIM_SWAP, 0},       {"cpu", LIM_CPU, 3},
-        {"pids", LIM_PIDS, 1},     {"io-weight", LIM_IO_WEIGHT, 4}, {"time", LIM_TIME, 2},
-        {"open-files", LIM_NOFILE, 1}, {"disk", LIM_DISK, 0},
+    {"memory", LIM_MEMORY, 0},     {"swap", LIM_SWAP, 0},           {"cpu", LIM_CPU, 3},
+    {"pids", LIM_PIDS, 1},         {"io-weight", LIM_IO_WEIGHT, 4}, {"time", LIM_TIME, 2},
+    {"open-files", LIM_NOFILE, 1}, {"disk", LIM_DISK, 0},
 };
 
 static int limit_value(struct ctx *c, yaml_node_t *v, int kind, const char *key, uint64_t *out,
@@ -503,7 +506,8 @@ static int parse_enforcement(struct ctx *c, yaml_node_t *v, bool *best_effort, s
 static int one_limit(struct ctx *c, yaml_node_t *k, yaml_node_t *v, size_t li, const char *alias,
                      sbx_error **err)
 {
-        cleanup_free char *key = alias ? xstrdup(alias) : xasprintf("limits.%s", limit_keys[li].key);
+        cleanup_free char *key =
+            alias ? xstrdup(alias) : xasprintf("limits.%s", limit_keys[li].key);
         struct pol_limit lim = {true, 0, -1, origin(c, k, key)};
         yaml_node_t *val = v;
 
@@ -541,7 +545,8 @@ static int section_limits(struct ctx *c, yaml_node_t *n, sbx_error **err)
 {
         if (want_type(c, n, YAML_MAPPING_NODE, "limits", err) < 0)
                 return -1;
-        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++) {
                 yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
                 const char *ks = scalar(k) ? scalar(k) : "";
                 size_t i;
@@ -573,7 +578,8 @@ static int abs_path(struct ctx *c, yaml_node_t *v, const char *key, const char *
                 return -1;
         size_t n = strlen(*out);
 
-        if ((*out)[0] != '/' || strstr(*out, "/../") || (n >= 3 && strcmp(*out + n - 3, "/..") == 0))
+        if ((*out)[0] != '/' || strstr(*out, "/../") ||
+            (n >= 3 && strcmp(*out + n - 3, "/..") == 0))
                 return fail_at(c, v, err, "`%s` must be an absolute path without `..`", *out);
         return 0;
 }
@@ -603,7 +609,8 @@ static int path_entry(struct ctx *c, yaml_node_t *n, int kind, sbx_error **err)
         if (want_type(c, n, YAML_MAPPING_NODE, keys[kind], err) < 0)
                 return -1;
         p.writable = kind == 0;
-        for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < n->data.mapping.pairs.top; q++) {
+        for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < n->data.mapping.pairs.top;
+             q++) {
                 yaml_node_t *k = node(c, q->key), *v = node(c, q->value);
                 const char *ks = scalar(k) ? scalar(k) : "";
 
@@ -656,7 +663,8 @@ static int section_filesystem(struct ctx *c, yaml_node_t *n, sbx_error **err)
 {
         if (want_type(c, n, YAML_MAPPING_NODE, "filesystem", err) < 0)
                 return -1;
-        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++) {
                 yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
                 const char *ks = scalar(k) ? scalar(k) : "", *s;
                 int kind = -1;
@@ -669,9 +677,9 @@ static int section_filesystem(struct ctx *c, yaml_node_t *n, sbx_error **err)
                         else if (strcmp(s, "read-only") == 0)
                                 c->pol->root_mode = SBX_ROOT_READONLY;
                         else
-                                return fail_at(c, v, err,
-                                               "filesystem.root is ephemeral or read-only, not `%s`",
-                                               s);
+                                return fail_at(
+                                    c, v, err,
+                                    "filesystem.root is ephemeral or read-only, not `%s`", s);
                         c->pol->root_origin = origin(c, k, "filesystem.root");
                         continue;
                 }
@@ -720,7 +728,8 @@ static int section_privileges(struct ctx *c, yaml_node_t *n, sbx_error **err)
 {
         if (want_type(c, n, YAML_MAPPING_NODE, "privileges", err) < 0)
                 return -1;
-        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++) {
                 yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
                 const char *ks = scalar(k) ? scalar(k) : "", *s;
                 bool b;
@@ -731,7 +740,8 @@ static int section_privileges(struct ctx *c, yaml_node_t *n, sbx_error **err)
                         if (parse_bool(s, &b) < 0)
                                 return fail_at(c, v, err, "`%s` is true or false", ks);
                         if (!b)
-                                return fail_at(c, v, err, "no-new-privileges can not be turned off");
+                                return fail_at(c, v, err,
+                                               "no-new-privileges can not be turned off");
                 } else if (strcmp(ks, "capabilities") == 0) {
                         uint64_t caps = 0;
 
@@ -762,7 +772,8 @@ static int section_identity(struct ctx *c, yaml_node_t *n, sbx_error **err)
 {
         if (want_type(c, n, YAML_MAPPING_NODE, "identity", err) < 0)
                 return -1;
-        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++) {
                 yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
                 const char *ks = scalar(k) ? scalar(k) : "", *s;
                 uint64_t id;
@@ -837,7 +848,8 @@ static int section_environment(struct ctx *c, yaml_node_t *n, sbx_error **err)
 {
         if (want_type(c, n, YAML_MAPPING_NODE, "environment", err) < 0)
                 return -1;
-        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++) {
                 yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
                 const char *ks = scalar(k) ? scalar(k) : "";
 
@@ -1078,9 +1090,9 @@ static int load_named(struct loader *ld, const char *name, const char *from_dir,
                 b = builtin_find(name);
                 if (b == NULL) {
                         if (from)
-                                return fail_at(from, at, err,
-                                               "unknown built-in policy `%s` (see `sbx policy list`)",
-                                               name);
+                                return fail_at(
+                                    from, at, err,
+                                    "unknown built-in policy `%s` (see `sbx policy list`)", name);
                         return sbx_fail(err, "unknown built-in policy `%s` (see `sbx policy list`)",
                                         name);
                 }
@@ -1095,7 +1107,7 @@ static int load_named(struct loader *ld, const char *name, const char *from_dir,
         if (from && from_dir == NULL)
                 return fail_at(from, at, err, "a built-in policy can only extend built-in ones");
         path = (name[0] == '/' || from_dir == NULL) ? xstrdup(name)
-                                                     : xasprintf("%s/%s", from_dir, name);
+                                                    : xasprintf("%s/%s", from_dir, name);
         real = realpath(path, NULL);
         if (real == NULL) {
                 if (from)

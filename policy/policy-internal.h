@@ -27,19 +27,19 @@
 #define POL_ACT_MASK 0xffff0000U
 
 enum pol_op { /* values are libseccomp's enum scmp_compare */
-        POL_OP_NE = 1,
-        POL_OP_LT = 2,
-        POL_OP_LE = 3,
-        POL_OP_EQ = 4,
-        POL_OP_GE = 5,
-        POL_OP_GT = 6,
-        POL_OP_MASKED_EQ = 7,
+              POL_OP_NE = 1,
+              POL_OP_LT = 2,
+              POL_OP_LE = 3,
+              POL_OP_EQ = 4,
+              POL_OP_GE = 5,
+              POL_OP_GT = 6,
+              POL_OP_MASKED_EQ = 7,
 };
 
 struct pol_cond {
-        unsigned arg;   /* 0..5 */
+        unsigned arg; /* 0..5 */
         enum pol_op op;
-        uint64_t mask;  /* MASKED_EQ only */
+        uint64_t mask; /* MASKED_EQ only */
         uint64_t value;
 };
 
@@ -72,7 +72,7 @@ struct pol_limit {
         const char *origin;
 };
 
-struct pol_path { /* writable path, bind or volume rule */
+struct pol_path {     /* writable path, bind or volume rule */
         char *path;   /* dest for writable/binds; host prefix for volumes */
         char *source; /* binds only */
         uint64_t size;
@@ -100,7 +100,7 @@ struct sbx_policy {
         char *name;
         char *source; /* "built-in" or a path */
         char sha256[65];
-        char **pool;  /* every origin string, freed with the policy */
+        char **pool; /* every origin string, freed with the policy */
         size_t n_pool;
         unsigned n_layers;
 
@@ -137,7 +137,7 @@ struct sbx_policy {
         struct pol_path *volumes;
         size_t n_volumes;
 
-        char **env_set;  /* "K=V" */
+        char **env_set; /* "K=V" */
         char **env_pass;
         char **env_allow; /* NULL = any */
         bool env_allow_set;
@@ -163,8 +163,8 @@ struct pol_surface_rule {
 struct pol_surface {
         const char *key; /* "kernel.bpf", "processes.tracing" */
         const char *description;
-        int weight; /* exposure when allowed (policy score) */
-        const char *const *syscalls; /* errno EPERM when denied, allow when allowed */
+        int weight;                           /* exposure when allowed (policy score) */
+        const char *const *syscalls;          /* errno EPERM when denied, allow when allowed */
         const struct pol_surface_rule *deny;  /* further rules when denied */
         const struct pol_surface_rule *allow; /* further rules when allowed */
 };
@@ -211,13 +211,11 @@ const char *pol_intern(sbx_policy *pol, char *s);
 
 /* Compiler internals also used by the reports (compile.c). */
 int pol_build_filter(const sbx_policy *pol, void **ctx, bool *marker, sbx_error **err);
-int pol_compile_bpf(const sbx_policy *pol, struct sock_filter **prog, size_t *len,
-                    sbx_error **err);
+int pol_compile_bpf(const sbx_policy *pol, struct sock_filter **prog, size_t *len, sbx_error **err);
 /* The same through the per-user program cache (cache.c): loads a program
  * compiled earlier from the same policy text by the same executable. */
 int pol_compile_bpf_cached(const sbx_policy *pol, struct sock_filter **prog, size_t *len,
                            sbx_error **err);
-
 
 /* Names of errno values the language accepts. */
 int pol_errno_from_name(const char *name);

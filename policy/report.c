@@ -35,7 +35,7 @@ static const char *audit_str(enum sbx_audit_mode m)
         return m == SBX_AUDIT_ALL ? "all" : m == SBX_AUDIT_DENIED ? "denied" : "none";
 }
 
-static const char *const limit_names[LIM_COUNT] = {"memory", "swap", "cpu", "pids",
+static const char *const limit_names[LIM_COUNT] = {"memory",    "swap", "cpu",        "pids",
                                                    "io-weight", "time", "open-files", "disk"};
 
 static void limit_value_str(enum pol_limit_id id, const struct pol_limit *l, uint64_t period,
@@ -66,7 +66,8 @@ static void sys_summary(const sbx_policy *pol, int nr, char *buf, size_t n)
                 return;
         }
         for (size_t i = 0; i < e->n_rules && used < n; i++) {
-                used += snprintf(buf + used, n - used, "%s if", pol_action_str(e->rules[i].action, a, sizeof(a)));
+                used += snprintf(buf + used, n - used, "%s if",
+                                 pol_action_str(e->rules[i].action, a, sizeof(a)));
                 for (unsigned k = 0; k < e->rules[i].n_conds && used < n; k++) {
                         pol_cond_str(&e->rules[i].conds[k], c, sizeof(c));
                         used += snprintf(buf + used, n - used, "%s %s", k ? " &&" : "", c);
@@ -122,7 +123,8 @@ static void explain_settings(const sbx_policy *pol, const sbx_plan *plan, FILE *
         v[0] = '\0';
         for (int c = 0; c < 64; c++)
                 if (pol->caps & (1ULL << c)) {
-                        strncat(v, pol_cap_name(c) ? pol_cap_name(c) : "?", sizeof(v) - strlen(v) - 2);
+                        strncat(v, pol_cap_name(c) ? pol_cap_name(c) : "?",
+                                sizeof(v) - strlen(v) - 2);
                         strncat(v, " ", sizeof(v) - strlen(v) - 1);
                 }
         fprintf(out, "%-24s %-22s %s\n", "privileges.capabilities", v[0] ? v : "none",
@@ -132,7 +134,8 @@ static void explain_settings(const sbx_policy *pol, const sbx_plan *plan, FILE *
         fprintf(out, "%-24s %-22s %s\n", "identity", v,
                 pol->identity_origin ? pol->identity_origin : "built-in");
         fprintf(out, "%-24s %-22s %s\n", "seccomp", "", "");
-        fprintf(out, "  %zu BPF instructions, x86_64 only (i386, x32 and other ABIs: kill-process)\n\n",
+        fprintf(out,
+                "  %zu BPF instructions, x86_64 only (i386, x32 and other ABIs: kill-process)\n\n",
                 plan->seccomp_len);
 }
 
@@ -155,8 +158,8 @@ static int explain_table(const sbx_policy *pol, const sbx_plan *plan, FILE *out)
                                 fprintf(out, "%-24s %4s  %-40s %s\n", "", "", "",
                                         pol->sys[nr].rules[i].origin);
         }
-        fprintf(out, "%-24s %4s  %-40s %s\n", "(any other)", "", pol_action_str(pol->default_action, a, sizeof(a)),
-                pol->default_origin);
+        fprintf(out, "%-24s %4s  %-40s %s\n", "(any other)", "",
+                pol_action_str(pol->default_action, a, sizeof(a)), pol->default_origin);
         return 0;
 }
 
@@ -199,8 +202,9 @@ int sbx_policy_explain(const sbx_policy *pol, const sbx_plan *plan, const char *
         fprintf(out, "%s (%d): %s\n", syscall, nr, pol_action_str(real, a, sizeof(a)));
         fprintf(out, "  rule: %s\n", org);
         if (model != real)
-                fprintf(out, "  note: the rule says %s; the filter, which is what the kernel runs, "
-                             "says %s\n",
+                fprintf(out,
+                        "  note: the rule says %s; the filter, which is what the kernel runs, "
+                        "says %s\n",
                         pol_action_str(model, b, sizeof(b)), a);
         return 0;
 }
@@ -230,11 +234,12 @@ static json_t *plan_json(const sbx_policy *pol, const sbx_plan *p)
                *vo = json_array(), *caps = json_array();
         char a[32], sum[512];
 
-        json_object_set_new(j, "policy", json_pack("{s:s, s:s, s:s}", "name", p->policy_name,
-                                                   "source", p->policy_source, "sha256",
-                                                   p->policy_sha256));
-        json_object_set_new(j, "network", json_pack("{s:s, s:s}", "mode", net_str(p->net), "origin",
-                                                    p->net_origin));
+        json_object_set_new(j, "policy",
+                            json_pack("{s:s, s:s, s:s}", "name", p->policy_name, "source",
+                                      p->policy_source, "sha256", p->policy_sha256));
+        json_object_set_new(
+            j, "network",
+            json_pack("{s:s, s:s}", "mode", net_str(p->net), "origin", p->net_origin));
         json_object_set_new(j, "limits",
                             json_pack("{s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o}", "memory",
                                       limit_json(&p->memory_max), "swap", limit_json(&p->swap_max),
@@ -247,12 +252,11 @@ static json_t *plan_json(const sbx_policy *pol, const sbx_plan *p)
                 if (p->caps_keep & (1ULL << c))
                         json_array_append_new(caps, json_string(pol_cap_name(c)));
         json_object_set_new(j, "privileges",
-                            json_pack("{s:o, s:b, s:s}", "capabilities", caps,
-                                      "no_new_privileges", p->no_new_privs, "origin",
-                                      p->caps_origin));
-        json_object_set_new(j, "identity", json_pack("{s:i, s:i, s:s, s:s}", "uid", (int)p->uid,
-                                                     "gid", (int)p->gid, "user", p->user_name,
-                                                     "home", p->home));
+                            json_pack("{s:o, s:b, s:s}", "capabilities", caps, "no_new_privileges",
+                                      p->no_new_privs, "origin", p->caps_origin));
+        json_object_set_new(j, "identity",
+                            json_pack("{s:i, s:i, s:s, s:s}", "uid", (int)p->uid, "gid",
+                                      (int)p->gid, "user", p->user_name, "home", p->home));
         for (size_t i = 0; i < p->n_tmpfs; i++)
                 json_array_append_new(t, json_pack("{s:s, s:I, s:s}", "path", p->tmpfs[i].path,
                                                    "size", (json_int_t)p->tmpfs[i].size, "origin",
@@ -279,10 +283,9 @@ static json_t *plan_json(const sbx_policy *pol, const sbx_plan *p)
         for (int nr = 0; nr < POL_NR_MAX; nr++)
                 if (pol->sys[nr].set && pol_syscall_name(nr)) {
                         sys_summary(pol, nr, sum, sizeof(sum));
-                        json_array_append_new(sys, json_pack("{s:s, s:i, s:s, s:s}", "name",
-                                                             pol_syscall_name(nr), "nr", nr,
-                                                             "action", sum, "origin",
-                                                             pol->sys[nr].origin));
+                        json_array_append_new(
+                            sys, json_pack("{s:s, s:i, s:s, s:s}", "name", pol_syscall_name(nr),
+                                           "nr", nr, "action", sum, "origin", pol->sys[nr].origin));
                 }
         json_object_set_new(j, "seccomp",
                             json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:o}", "default_action",
@@ -314,8 +317,13 @@ static const char *oci_action(uint32_t act)
         }
 }
 
-static const char *const oci_ops[] = {"", "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",
-                                      "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
+static const char *const oci_ops[] = {"",
+                                      "SCMP_CMP_NE",
+                                      "SCMP_CMP_LT",
+                                      "SCMP_CMP_LE",
+                                      "SCMP_CMP_EQ",
+                                      "SCMP_CMP_GE",
+                                      "SCMP_CMP_GT",
                                       "SCMP_CMP_MASKED_EQ"};
 
 static json_t *oci_entry(const char *name, uint32_t act, const struct pol_crule *r)
@@ -331,11 +339,12 @@ static json_t *oci_entry(const char *name, uint32_t act, const struct pol_crule 
                         const struct pol_cond *c = &r->conds[k];
 
                         json_array_append_new(
-                                args, json_pack("{s:i, s:I, s:I, s:s}", "index", (int)c->arg, "value",
-                                                (json_int_t)(c->op == POL_OP_MASKED_EQ ? c->mask : c->value),
-                                                "valueTwo",
-                                                (json_int_t)(c->op == POL_OP_MASKED_EQ ? c->value : 0),
-                                                "op", oci_ops[c->op]));
+                            args,
+                            json_pack("{s:i, s:I, s:I, s:s}", "index", (int)c->arg, "value",
+                                      (json_int_t)(c->op == POL_OP_MASKED_EQ ? c->mask : c->value),
+                                      "valueTwo",
+                                      (json_int_t)(c->op == POL_OP_MASKED_EQ ? c->value : 0), "op",
+                                      oci_ops[c->op]));
                 }
                 json_object_set_new(e, "args", args);
         }
@@ -368,23 +377,25 @@ static json_t *oci_syscalls(const sbx_policy *pol)
                         continue;
                 }
                 if (fb == POL_ACT_ALLOW) {
-                        fprintf(stderr, "sbx: oci: %s: the conditional exceptions of `%s` can not "
-                                        "be expressed in OCI seccomp; exported as allow\n",
+                        fprintf(stderr,
+                                "sbx: oci: %s: the conditional exceptions of `%s` can not "
+                                "be expressed in OCI seccomp; exported as allow\n",
                                 e->origin, name);
                         json_array_append_new(allow, json_string(name));
                         continue;
                 }
                 if (fb != pol->default_action)
-                        fprintf(stderr, "sbx: oci: %s: calls to `%s` that match no condition get "
-                                        "the default action, not their own\n",
+                        fprintf(stderr,
+                                "sbx: oci: %s: calls to `%s` that match no condition get "
+                                "the default action, not their own\n",
                                 e->origin, name);
                 for (size_t i = 0; i < e->n_rules; i++)
                         if (e->rules[i].action != pol->default_action)
-                                json_array_append_new(list, oci_entry(name, e->rules[i].action,
-                                                                      &e->rules[i]));
+                                json_array_append_new(
+                                    list, oci_entry(name, e->rules[i].action, &e->rules[i]));
         }
-        json_array_insert_new(list, 0, json_pack("{s:o, s:s}", "names", allow, "action",
-                                                 "SCMP_ACT_ALLOW"));
+        json_array_insert_new(list, 0,
+                              json_pack("{s:o, s:s}", "names", allow, "action", "SCMP_ACT_ALLOW"));
         return list;
 }
 
@@ -401,17 +412,18 @@ static json_t *oci_json(const sbx_policy *pol, const sbx_plan *p)
                 json_t *m = json_pack("{s:I}", "limit", (json_int_t)p->memory_max.value);
 
                 if (p->swap_max.set) /* OCI swap is memory + swap */
-                        json_object_set_new(m, "swap", json_integer((json_int_t)(p->memory_max.value +
-                                                                                 p->swap_max.value)));
+                        json_object_set_new(
+                            m, "swap",
+                            json_integer((json_int_t)(p->memory_max.value + p->swap_max.value)));
                 json_object_set_new(res, "memory", m);
         }
         if (p->pids_max.set)
-                json_object_set_new(res, "pids", json_pack("{s:I}", "limit",
-                                                           (json_int_t)p->pids_max.value));
+                json_object_set_new(res, "pids",
+                                    json_pack("{s:I}", "limit", (json_int_t)p->pids_max.value));
         if (p->cpu_quota.set)
-                json_object_set_new(res, "cpu", json_pack("{s:I, s:I}", "quota",
-                                                          (json_int_t)p->cpu_quota.value, "period",
-                                                          (json_int_t)p->cpu_period));
+                json_object_set_new(res, "cpu",
+                                    json_pack("{s:I, s:I}", "quota", (json_int_t)p->cpu_quota.value,
+                                              "period", (json_int_t)p->cpu_period));
         for (int c = 0; c < 64; c++)
                 if (p->caps_keep & (1ULL << c))
                         json_array_append_new(caps, json_string(pol_cap_name(c)));
@@ -464,9 +476,9 @@ int sbx_policy_export(const sbx_policy *pol, const sbx_plan *plan, const char *f
                         return -1;
                 if (marker) {
                         cleanup_free char *hdr = xasprintf(
-                                "#\n# TRACE(23384) below stands for: the syscall's own fallback "
-                                "action, else the default %s\n#\n",
-                                pol_action_str(pol->default_action, a, sizeof(a)));
+                            "#\n# TRACE(23384) below stands for: the syscall's own fallback "
+                            "action, else the default %s\n#\n",
+                            pol_action_str(pol->default_action, a, sizeof(a)));
                         if (write_full(fd, hdr, strlen(hdr)) < 0) {
                                 seccomp_release(ctx);
                                 return sbx_fail_errno(err, errno, "write");
@@ -538,7 +550,7 @@ struct diff_out {
 };
 
 static void dline(struct diff_out *d, char sign, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void dline(struct diff_out *d, char sign, const char *fmt, ...)
 {
         va_list ap;
@@ -574,8 +586,7 @@ static void diff_syscalls(const sbx_policy *a, const sbx_policy *b, struct diff_
                 rb = allow_rank(b, nr);
                 if (ra == 1 && rb == 1)
                         rb = cond_subset(a, b, nr) ? 0 : 2;
-                dline(d, rb > ra ? '+' : rb < ra ? '-' : '~',
-                      "syscall %s: %s -> %s", name, sa, sb);
+                dline(d, rb > ra ? '+' : rb < ra ? '-' : '~', "syscall %s: %s -> %s", name, sa, sb);
         }
 }
 
@@ -590,8 +601,8 @@ static void diff_limits(const sbx_policy *a, const sbx_policy *b, struct diff_ou
                 limit_value_str(i, la, a->cpu_period, va, sizeof(va));
                 limit_value_str(i, lb, b->cpu_period, vb, sizeof(vb));
                 if (la->set != lb->set || la->value != lb->value) {
-                        bool wider = (la->set && !lb->set) ||
-                                     (la->set && lb->set && lb->value > la->value);
+                        bool wider =
+                            (la->set && !lb->set) || (la->set && lb->set && lb->value > la->value);
                         dline(d, wider ? '+' : '-', "limits.%s: %s -> %s", limit_names[i], va, vb);
                 }
                 if (la->set && lb->set && bea != beb)
@@ -647,7 +658,8 @@ int sbx_policy_diff(const sbx_policy *a, const sbx_policy *b, FILE *out)
                       "filesystem.root: %s -> %s",
                       a->root_mode == SBX_ROOT_READONLY ? "read-only" : "ephemeral",
                       b->root_mode == SBX_ROOT_READONLY ? "read-only" : "ephemeral");
-        diff_paths("filesystem.writable", a->writable, a->n_writable, b->writable, b->n_writable, &d);
+        diff_paths("filesystem.writable", a->writable, a->n_writable, b->writable, b->n_writable,
+                   &d);
         diff_paths("filesystem.binds", a->binds, a->n_binds, b->binds, b->n_binds, &d);
         diff_paths("filesystem.volumes", a->volumes, a->n_volumes, b->volumes, b->n_volumes, &d);
         diff_limits(a, b, &d);
@@ -708,10 +720,11 @@ int sbx_policy_score(const sbx_policy *pol, FILE *out)
         ITEM("filesystem.root", "root file system writable (ephemeral)", 1,
              pol->root_mode == SBX_ROOT_EPHEMERAL);
         for (size_t i = 0; i < pol->n_binds; i++)
-                ITEM(pol->binds[i].path, "host path bound in", pol->binds[i].writable ? 6 : 2, true);
-        for (size_t i = 0; i < pol->n_volumes; i++)
-                ITEM(pol->volumes[i].path, "host volumes allowed below", pol->volumes[i].writable ? 5 : 2,
+                ITEM(pol->binds[i].path, "host path bound in", pol->binds[i].writable ? 6 : 2,
                      true);
+        for (size_t i = 0; i < pol->n_volumes; i++)
+                ITEM(pol->volumes[i].path, "host volumes allowed below",
+                     pol->volumes[i].writable ? 5 : 2, true);
         ITEM("identity.uid", "runs as uid 0 inside", 3, pol->uid == 0);
         ITEM("audit", "denied syscalls are not recorded", 1, pol->audit == SBX_AUDIT_NONE);
         for (int nr = 0; nr < POL_NR_MAX; nr++)
@@ -721,7 +734,10 @@ int sbx_policy_score(const sbx_policy *pol, FILE *out)
         int score = max ? total * 100 / max : 0;
         fprintf(out, "\n→ Overall exposure level for %s: %d.%d %s (%d syscalls reachable)\n",
                 pol->name, score / 10, score % 10,
-                score < 20 ? "OK" : score < 50 ? "MEDIUM" : score < 80 ? "EXPOSED" : "UNSAFE",
+                score < 20   ? "OK"
+                : score < 50 ? "MEDIUM"
+                : score < 80 ? "EXPOSED"
+                             : "UNSAFE",
                 n_allowed);
         return score;
 }
@@ -749,9 +765,9 @@ static const char *imp_action(json_t *e, json_t *root, char *buf, size_t n)
                 return "notify";
         if (strcmp(act, "SCMP_ACT_ERRNO") == 0) {
                 int e_ = ret ? (int)json_integer_value(ret)
-                             : json_object_get(root, "defaultErrnoRet")
-                                       ? (int)json_integer_value(json_object_get(root, "defaultErrnoRet"))
-                                       : EPERM;
+                         : json_object_get(root, "defaultErrnoRet")
+                             ? (int)json_integer_value(json_object_get(root, "defaultErrnoRet"))
+                             : EPERM;
                 const char *nm = pol_errno_name(e_);
 
                 if (nm)
@@ -796,9 +812,10 @@ static void imp_cond(json_t *arg, FILE *out)
                                           "SCMP_CMP_LE", "<=", "SCMP_CMP_EQ", "==",
                                           "SCMP_CMP_GE", ">=", "SCMP_CMP_GT", ">"};
         const char *op = json_string_value(json_object_get(arg, "op"));
-        unsigned long long v = (unsigned long long)json_integer_value(json_object_get(arg, "value"));
+        unsigned long long v =
+            (unsigned long long)json_integer_value(json_object_get(arg, "value"));
         unsigned long long v2 =
-                (unsigned long long)json_integer_value(json_object_get(arg, "valueTwo"));
+            (unsigned long long)json_integer_value(json_object_get(arg, "valueTwo"));
         int idx = (int)json_integer_value(json_object_get(arg, "index"));
 
         if (op && strcmp(op, "SCMP_CMP_MASKED_EQ") == 0) {
@@ -830,13 +847,14 @@ int sbx_policy_import_docker(const char *path, FILE *out, sbx_error **err)
         json_decref(tmp);
         if (dflt == NULL || !json_is_array(sys)) {
                 json_decref(root);
-                return sbx_fail(err, "%s: not a Docker/OCI seccomp profile (defaultAction, syscalls)",
-                                path);
+                return sbx_fail(
+                    err, "%s: not a Docker/OCI seccomp profile (defaultAction, syscalls)", path);
         }
         if (strcmp(dflt, "allow") == 0) {
                 json_decref(root);
-                return sbx_fail(err, "%s: defaultAction allow can not be imported (sbx policies "
-                                     "list what is allowed)",
+                return sbx_fail(err,
+                                "%s: defaultAction allow can not be imported (sbx policies "
+                                "list what is allowed)",
                                 path);
         }
         rf = open_memstream(&rules, &rules_len);

@@ -42,13 +42,10 @@ int pol_parse_action(const char *s, uint32_t *out)
                 const char *name;
                 uint32_t act;
         } simple[] = {
-                {"allow", POL_ACT_ALLOW},
-                {"kill-process", POL_ACT_KILL_PROCESS},
-                {"kill", POL_ACT_KILL_PROCESS},
-                {"kill-thread", POL_ACT_KILL_THREAD},
-                {"trap", POL_ACT_TRAP},
-                {"log", POL_ACT_LOG},
-                {"notify", POL_ACT_NOTIFY},
+            {"allow", POL_ACT_ALLOW},       {"kill-process", POL_ACT_KILL_PROCESS},
+            {"kill", POL_ACT_KILL_PROCESS}, {"kill-thread", POL_ACT_KILL_THREAD},
+            {"trap", POL_ACT_TRAP},         {"log", POL_ACT_LOG},
+            {"notify", POL_ACT_NOTIFY},
         };
         char *end;
         long e;

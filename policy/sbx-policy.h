@@ -75,12 +75,12 @@ struct sbx_plan_volume_rule { /* which -v SRC:DST the policy allows */
 };
 
 struct sbx_plan {
-        char *policy_name;     /* "default", or the file's basename */
-        char *policy_source;   /* "built-in" or the path it was loaded from */
+        char *policy_name;      /* "default", or the file's basename */
+        char *policy_source;    /* "built-in" or the path it was loaded from */
         char policy_sha256[65]; /* of the policy text (extends included, in order) */
 
         /* seccomp: a complete classic-BPF program, architecture checked first */
-        struct sock_filter *seccomp;   /* enforcing program */
+        struct sock_filter *seccomp; /* enforcing program */
         size_t seccomp_len;
         /* audit == DENIED: same program with every errno-deny turned into
          * SECCOMP_RET_USER_NOTIF; the runtime answers each notification with the
@@ -102,18 +102,18 @@ struct sbx_plan {
         struct sbx_plan_limit nofile;     /* RLIMIT_NOFILE */
 
         /* privileges */
-        uint64_t caps_keep;  /* bit N = keep capability N (inside the userns); default 0 */
-        bool no_new_privs;   /* default true; a policy can not turn it off for untrusted code */
+        uint64_t caps_keep; /* bit N = keep capability N (inside the userns); default 0 */
+        bool no_new_privs;  /* default true; a policy can not turn it off for untrusted code */
         sbx_origin caps_origin;
 
         /* identity inside */
-        uint32_t uid, gid;   /* default 1000:1000 */
-        char *user_name;     /* "user" */
-        char *home;          /* "/home/user" */
+        uint32_t uid, gid; /* default 1000:1000 */
+        char *user_name;   /* "user" */
+        char *home;        /* "/home/user" */
 
         /* filesystem */
         enum sbx_root_mode root_mode;
-        uint64_t root_size;  /* bytes of the tmpfs that holds the overlay upper */
+        uint64_t root_size; /* bytes of the tmpfs that holds the overlay upper */
         sbx_origin root_origin;
         struct sbx_plan_tmpfs *tmpfs; /* writable paths: /tmp, the home directory, ... */
         size_t n_tmpfs;

@@ -23,9 +23,9 @@
 typedef struct sbx_store sbx_store; /* opaque */
 
 struct sbx_image {
-        char *name;     /* "alpine:3.20" */
-        char *digest;   /* "sha256:<hex>": the image's manifest (or rootfs tarball) digest */
-        char **layers;  /* absolute directories, TOP layer first (overlay lowerdir order) */
+        char *name;    /* "alpine:3.20" */
+        char *digest;  /* "sha256:<hex>": the image's manifest (or rootfs tarball) digest */
+        char **layers; /* absolute directories, TOP layer first (overlay lowerdir order) */
         size_t n_layers;
 };
 

@@ -68,8 +68,7 @@ static bool word_in(const char *list, const char *word)
 /* Make `ctrl` available to children of `dir` (root only: enable it in the
  * subtree_control of the mount's root and of `dir`).  `avail` is the root's
  * cgroup.controllers, read once by the caller. */
-static bool enable_controller(const char *mnt, const char *dir, const char *avail,
-                              const char *ctrl)
+static bool enable_controller(const char *mnt, const char *dir, const char *avail, const char *ctrl)
 {
         cleanup_free char *plus = xasprintf("+%s", ctrl);
         const char *levels[2] = {mnt, dir};
@@ -96,8 +95,8 @@ static bool controller_delegated(const char *dir, const char *ctrl)
 }
 
 struct limit_req {
-        const char *file;   /* memory.max */
-        const char *ctrl;   /* memory */
+        const char *file; /* memory.max */
+        const char *ctrl; /* memory */
         const struct sbx_plan_limit *lim;
         const char *unit;
 };
@@ -143,9 +142,9 @@ static int write_limit(int dirfd, const char *file, const char *value, sbx_error
 static char *limit_value(const sbx_plan *plan, const struct limit_req *r)
 {
         if (strcmp(r->file, "cpu.max") == 0)
-                return xasprintf("%llu %llu", (unsigned long long)r->lim->value,
-                                 (unsigned long long)(plan->cpu_period ? plan->cpu_period
-                                                                       : 100000));
+                return xasprintf(
+                    "%llu %llu", (unsigned long long)r->lim->value,
+                    (unsigned long long)(plan->cpu_period ? plan->cpu_period : 100000));
         if (strcmp(r->file, "io.weight") == 0)
                 return xasprintf("default %llu", (unsigned long long)r->lim->value);
         return xasprintf("%llu", (unsigned long long)r->lim->value);
@@ -155,11 +154,11 @@ int sbx_cgroup_create(const char *id, const sbx_plan *plan, struct sbx_result *r
                       struct sbx_approx *approx, struct sbx_cgroup **out, sbx_error **err)
 {
         const struct limit_req reqs[] = {
-                {"memory.max", "memory", &plan->memory_max, " bytes"},
-                {"memory.swap.max", "memory", &plan->swap_max, " bytes"},
-                {"pids.max", "pids", &plan->pids_max, ""},
-                {"cpu.max", "cpu", &plan->cpu_quota, "us per period"},
-                {"io.weight", "io", &plan->io_weight, ""},
+            {"memory.max", "memory", &plan->memory_max, " bytes"},
+            {"memory.swap.max", "memory", &plan->swap_max, " bytes"},
+            {"pids.max", "pids", &plan->pids_max, ""},
+            {"cpu.max", "cpu", &plan->cpu_quota, "us per period"},
+            {"io.weight", "io", &plan->io_weight, ""},
         };
         cleanup_free char *mnt = cgroup2_mount();
         cleanup_free char *parent = NULL, *path = NULL, *avail = NULL;
@@ -172,8 +171,8 @@ int sbx_cgroup_create(const char *id, const sbx_plan *plan, struct sbx_result *r
         if (mnt == NULL || parent == NULL) {
                 for (size_t i = 0; i < ARRAY_SIZE(reqs); i++)
                         if (reqs[i].lim->set &&
-                            cannot_apply(&reqs[i], "no cgroup2 file system is mounted", res,
-                                         approx, err) < 0)
+                            cannot_apply(&reqs[i], "no cgroup2 file system is mounted", res, approx,
+                                         err) < 0)
                                 return -1;
                 return 0;
         }
@@ -189,8 +188,7 @@ int sbx_cgroup_create(const char *id, const sbx_plan *plan, struct sbx_result *r
                 cleanup_free char *why = xasprintf("cgroup `%s` is not delegated to uid %u (%s)",
                                                    parent, (unsigned)geteuid(), strerror(e));
                 for (size_t i = 0; i < ARRAY_SIZE(reqs); i++)
-                        if (reqs[i].lim->set &&
-                            cannot_apply(&reqs[i], why, res, approx, err) < 0)
+                        if (reqs[i].lim->set && cannot_apply(&reqs[i], why, res, approx, err) < 0)
                                 return -1;
                 return 0;
         }
@@ -226,11 +224,9 @@ int sbx_cgroup_create(const char *id, const sbx_plan *plan, struct sbx_result *r
                                 goto fail;
                         continue;
                 }
-                cleanup_free char *why =
-                        xasprintf("cgroup2 at %s has no %s controller%s", mnt, reqs[i].ctrl,
-                                  strcmp(reqs[i].file, "memory.swap.max") == 0
-                                          ? " or no swap accounting"
-                                          : "");
+                cleanup_free char *why = xasprintf(
+                    "cgroup2 at %s has no %s controller%s", mnt, reqs[i].ctrl,
+                    strcmp(reqs[i].file, "memory.swap.max") == 0 ? " or no swap accounting" : "");
                 if (cannot_apply(&reqs[i], why, res, approx, err) < 0)
                         goto fail;
         }

@@ -30,16 +30,15 @@
 #define HOSTVIEW_FORMAT "sbx-hostview-1"
 #define HOSTNAME "sbx"
 
-const char *const sbx_host_dirs[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32",
-                                     NULL};
+const char *const sbx_host_dirs[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", NULL};
 
 /* Host /etc entries that carry no secret and that programs need to run: the
  * dynamic linker cache, alternatives symlinks, shell profiles, time zone,
  * service names.  Never shadow, ssh, sudoers.  CA certificates are left out
  * on purpose: the sandbox has no network. */
-static const char *const etc_files[] = {"ld.so.cache", "ld.so.conf", "localtime", "profile",
-                                        "bash.bashrc", "inputrc", "os-release", "debian_version",
-                                        "protocols", "services", "timezone"};
+static const char *const etc_files[] = {"ld.so.cache", "ld.so.conf", "localtime",  "profile",
+                                        "bash.bashrc", "inputrc",    "os-release", "debian_version",
+                                        "protocols",   "services",   "timezone"};
 static const char *const etc_dirs[] = {"alternatives", "ld.so.conf.d", "profile.d"};
 #define ETC_COPY_MAX (1 << 20) /* a host file larger than this is not copied */
 
@@ -60,10 +59,10 @@ static void gen_files(const sbx_plan *p, struct gen_file out[6])
         const char *shell = access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh";
 
         out[0] = (struct gen_file){
-                "passwd", xasprintf("root:x:0:0:root:/root:%s\n%s:x:%u:%u:%s:%s:%s\n"
-                                    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-                                    shell, p->user_name, (unsigned)p->uid, (unsigned)p->gid,
-                                    p->user_name, p->home, shell)};
+            "passwd", xasprintf("root:x:0:0:root:/root:%s\n%s:x:%u:%u:%s:%s:%s\n"
+                                "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+                                shell, p->user_name, (unsigned)p->uid, (unsigned)p->gid,
+                                p->user_name, p->home, shell)};
         out[1] = (struct gen_file){"group",
                                    xasprintf("root:x:0:\ntty:x:5:\n%s:x:%u:\nnogroup:x:65534:\n",
                                              p->user_name, (unsigned)p->gid)};
@@ -74,7 +73,7 @@ static void gen_files(const sbx_plan *p, struct gen_file out[6])
                                    xstrdup("passwd: files\ngroup: files\nshadow: files\n"
                                            "hosts: files\n")};
         out[5] = (struct gen_file){
-                "resolv.conf", xstrdup("# this sandbox has no network beyond its own loopback\n")};
+            "resolv.conf", xstrdup("# this sandbox has no network beyond its own loopback\n")};
 }
 
 static void hash_stat(sha256_ctx *h, const char *path)
@@ -155,8 +154,8 @@ static int copy_entry(int srcdir, const char *name, int dstdir, sbx_error **err)
 
 static int copy_dir(int hostetc, int etcfd, const char *name, sbx_error **err)
 {
-        cleanup_close int src = openat(hostetc, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-                                                             O_CLOEXEC);
+        cleanup_close int src =
+            openat(hostetc, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         cleanup_close int dst = -1;
         cleanup_dir DIR *d = NULL;
         struct dirent *de;
@@ -186,9 +185,8 @@ static int chown_tree(int dirfd, uid_t uid, gid_t gid)
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
                 if (de->d_type == DT_DIR) {
-                        cleanup_close int sub = openat(dirfd, de->d_name,
-                                                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-                                                               O_CLOEXEC);
+                        cleanup_close int sub = openat(
+                            dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (sub < 0 || chown_tree(sub, uid, gid) < 0)
                                 return -1;
                 } else if (fchownat(dirfd, de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -200,9 +198,9 @@ static int chown_tree(int dirfd, uid_t uid, gid_t gid)
 
 static int build(int fd, const sbx_plan *p, const struct gen_file gen[6], sbx_error **err)
 {
-        static const char *const dirs[] = {"etc", "proc", "sys", "dev", "dev/pts", "dev/shm",
-                                           "tmp", "run", "var", "var/tmp", "mnt", "opt", "home",
-                                           "root"};
+        static const char *const dirs[] = {"etc",     "proc", "sys",  "dev", "dev/pts",
+                                           "dev/shm", "tmp",  "run",  "var", "var/tmp",
+                                           "mnt",     "opt",  "home", "root"};
         cleanup_close int etcfd = -1, hostetc = -1, devfd = -1;
         char link[4096];
 
@@ -306,8 +304,7 @@ int sbx_hostview_prepare(const sbx_plan *p, uid_t owner, gid_t group, char **out
                 goto done;
         }
         basefd = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (basefd < 0 || fstat(basefd, &st) < 0 || st.st_uid != geteuid() ||
-            (st.st_mode & 022)) {
+        if (basefd < 0 || fstat(basefd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022)) {
                 sbx_fail(err, "`%s` is not a directory owned by uid %u and writable only by it",
                          base, (unsigned)geteuid());
                 goto done;

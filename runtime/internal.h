@@ -75,8 +75,8 @@ int sbx_cgroup_remove_path(const char *path, sbx_error **err);
 char *sbx_cgroup_parent_dir(void);
 
 /* ---- degradations ---- */
-void sbx_result_add_degradation(struct sbx_result *res, const char *setting,
-                                const char *requested, const char *reason, const char *applied);
+void sbx_result_add_degradation(struct sbx_result *res, const char *setting, const char *requested,
+                                const char *reason, const char *applied);
 /* Print the degradations of res as one warning line (nothing if none). */
 void sbx_result_print_degradations(const struct sbx_result *res, FILE *out);
 
@@ -87,11 +87,11 @@ int sbx_net_loopback_up(sbx_error **err);
 /* ---- rootfs.c (runs inside the new mount namespace) ---- */
 struct sbx_rootfs_spec {
         const sbx_plan *plan;
-        const char *scratch;      /* host directory the scratch tmpfs is mounted on,
-                                     inside the sandbox's mount namespace only */
-        const char *hostview;     /* skeleton of the host view (hostview.c), or NULL */
-        const char *dir;          /* --rootfs DIR, or NULL */
-        char *const *layers;      /* image layers (top first), or NULL */
+        const char *scratch;  /* host directory the scratch tmpfs is mounted on,
+                                 inside the sandbox's mount namespace only */
+        const char *hostview; /* skeleton of the host view (hostview.c), or NULL */
+        const char *dir;      /* --rootfs DIR, or NULL */
+        char *const *layers;  /* image layers (top first), or NULL */
         size_t n_layers;
         const char *hostname;
         struct sbx_volume *volumes;
@@ -119,8 +119,7 @@ int sbx_recv_fd(int sock);
 extern const char *const sbx_host_dirs[]; /* usr, bin, sbin, lib... NULL-terminated */
 /* Find or build the skeleton of the host view for this plan, owned by
  * owner:group (the sandbox's root); *out is its absolute path. */
-int sbx_hostview_prepare(const sbx_plan *p, uid_t owner, gid_t group, char **out,
-                         sbx_error **err);
+int sbx_hostview_prepare(const sbx_plan *p, uid_t owner, gid_t group, char **out, sbx_error **err);
 /* rm -rf of dirfd/name, without following symlinks. */
 int sbx_remove_tree(int dirfd, const char *name);
 

@@ -49,9 +49,9 @@ int sbx_parse_volume(const char *spec, char **src, char **dst, bool *ro, sbx_err
                                         spec, second);
         }
         if (!path_is_clean(copy) || !path_is_clean(first))
-                return sbx_fail(err,
-                                "invalid volume `%s`: SRC and DST must be absolute paths without `..`",
-                                spec);
+                return sbx_fail(
+                    err, "invalid volume `%s`: SRC and DST must be absolute paths without `..`",
+                    spec);
         if (strcmp(first, "/") == 0)
                 return sbx_fail(err, "invalid volume `%s`: DST may not be /", spec);
         *src = xstrdup(copy);

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-void sbx_result_add_degradation(struct sbx_result *res, const char *setting,
-                                const char *requested, const char *reason, const char *applied)
+void sbx_result_add_degradation(struct sbx_result *res, const char *setting, const char *requested,
+                                const char *reason, const char *applied)
 {
         struct sbx_degradation *d;
 
@@ -115,22 +115,22 @@ char *sbx_result_to_json(const struct sbx_result *r)
         for (char **a = r->argv; a && *a; a++)
                 json_array_append_new(argv, json_string(*a));
         for (size_t i = 0; i < r->n_degraded; i++)
-                json_array_append_new(deg, json_pack("{s:s, s:s, s:s, s:s}", "setting",
-                                                     r->degraded[i].setting, "requested",
-                                                     r->degraded[i].requested, "reason",
-                                                     r->degraded[i].reason, "applied",
-                                                     r->degraded[i].applied));
+                json_array_append_new(
+                    deg, json_pack("{s:s, s:s, s:s, s:s}", "setting", r->degraded[i].setting,
+                                   "requested", r->degraded[i].requested, "reason",
+                                   r->degraded[i].reason, "applied", r->degraded[i].applied));
         for (size_t i = 0; r->audited && i < r->n_denied; i++)
                 json_array_append_new(denied,
-                                      json_pack("{s:s, s:i, s:s, s:I}", "syscall", r->denied[i].name,
-                                                "nr", r->denied[i].nr, "arch",
-                                                r->denied[i].arch == 0xc000003e ? "x86_64"
+                                      json_pack("{s:s, s:i, s:s, s:I}", "syscall",
+                                                r->denied[i].name, "nr", r->denied[i].nr, "arch",
+                                                r->denied[i].arch == 0xc000003e   ? "x86_64"
                                                 : r->denied[i].arch == 0x40000003 ? "i386"
-                                                                                 : "other",
+                                                                                  : "other",
                                                 "count", (json_int_t)r->denied[i].count));
         json_object_set_new(o, "id", json_string(r->id));
-        json_object_set_new(o, "policy", json_pack("{s:o, s:o}", "name", str_or_null(r->policy_name),
-                                                   "sha256", str_or_null(r->policy_sha256)));
+        json_object_set_new(o, "policy",
+                            json_pack("{s:o, s:o}", "name", str_or_null(r->policy_name), "sha256",
+                                      str_or_null(r->policy_sha256)));
         json_object_set_new(o, "rootfs",
                             json_pack("{s:o, s:o, s:o}", "kind", str_or_null(r->rootfs_kind),
                                       "source", str_or_null(r->rootfs), "digest",
@@ -139,9 +139,10 @@ char *sbx_result_to_json(const struct sbx_result *r)
         json_object_set_new(o, "started_at", time_json(r->start_ms));
         json_object_set_new(o, "ended_at", time_json(r->end_ms));
         json_object_set_new(o, "duration_ms", json_integer(r->end_ms - r->start_ms));
-        json_object_set_new(o, "exit_code", r->signal || r->exit_code < 0 || r->timed_out
-                                                    ? json_null()
-                                                    : json_integer(r->exit_code));
+        json_object_set_new(o, "exit_code",
+                            r->signal || r->exit_code < 0 || r->timed_out
+                                ? json_null()
+                                : json_integer(r->exit_code));
         json_object_set_new(o, "signal", r->signal ? json_integer(r->signal) : json_null());
         json_object_set_new(o, "status", json_integer(r->status));
         json_object_set_new(o, "timed_out", json_boolean(r->timed_out));
@@ -152,10 +153,11 @@ char *sbx_result_to_json(const struct sbx_result *r)
         json_object_set_new(o, "cpu_user_usec", json_integer((json_int_t)r->cpu_user_usec));
         json_object_set_new(o, "cpu_system_usec", json_integer((json_int_t)r->cpu_system_usec));
         json_object_set_new(o, "cpu_nr_throttled",
-                            r->has_cgroup ? json_integer((json_int_t)r->nr_throttled) : json_null());
-        json_object_set_new(o, "cpu_throttled_usec", r->has_cgroup
-                                                             ? json_integer((json_int_t)r->throttled_usec)
-                                                             : json_null());
+                            r->has_cgroup ? json_integer((json_int_t)r->nr_throttled)
+                                          : json_null());
+        json_object_set_new(o, "cpu_throttled_usec",
+                            r->has_cgroup ? json_integer((json_int_t)r->throttled_usec)
+                                          : json_null());
         json_object_set_new(o, "usage_source", json_string(r->has_cgroup ? "cgroup" : "rusage"));
         json_object_set_new(o, "cgroup", str_or_null(r->cgroup_path));
         json_object_set_new(o, "denied_syscalls", denied);

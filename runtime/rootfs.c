@@ -34,8 +34,8 @@ static int do_mount(const char *src, const char *tgt, const char *type, unsigned
 static int openat2_in_root(int rootfd, const char *path, int flags)
 {
         struct open_how how = {
-                .flags = (uint64_t)(flags | O_CLOEXEC),
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+            .flags = (uint64_t)(flags | O_CLOEXEC),
+            .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         };
         while (*path == '/')
                 path++;
@@ -139,8 +139,7 @@ static int bind_in(int rootfd, const char *src, const char *dst, bool ro, sbx_er
 
         if (stat(src, &st) < 0)
                 return sbx_fail_errno(err, errno, "bind `%s`", src);
-        if (mount_in(rootfd, dst, !S_ISDIR(st.st_mode), src, NULL, MS_BIND | MS_REC, NULL, err) <
-            0)
+        if (mount_in(rootfd, dst, !S_ISDIR(st.st_mode), src, NULL, MS_BIND | MS_REC, NULL, err) < 0)
                 return -1;
         return ro ? remount_ro(rootfd, dst, err) : 0;
 }
@@ -150,8 +149,7 @@ static int bind_in(int rootfd, const char *src, const char *dst, bool ro, sbx_er
 /* Overlay a host directory (/usr, and /bin, /lib... where they are not
  * symlinks into /usr) onto its mount point in the new root, with its own
  * upper and work directories in the scratch tmpfs. */
-static int overlay_host_dir(int scratchfd, const char *scratch, const char *name,
-                            sbx_error **err)
+static int overlay_host_dir(int scratchfd, const char *scratch, const char *name, sbx_error **err)
 {
         cleanup_free char *host = xasprintf("/%s", name);
         cleanup_free char *opts = NULL, *up = NULL, *wk = NULL, *target = NULL;
@@ -173,9 +171,9 @@ static int overlay_host_dir(int scratchfd, const char *scratch, const char *name
  * the mount points come from it, writes land in the scratch tmpfs. */
 static int setup_host_view(int scratchfd, const struct sbx_rootfs_spec *spec, sbx_error **err)
 {
-        cleanup_free char *opts = xasprintf(
-                "lowerdir=%s,upperdir=%s/upper,workdir=%s/work,userxattr", spec->hostview,
-                spec->scratch, spec->scratch);
+        cleanup_free char *opts =
+            xasprintf("lowerdir=%s,upperdir=%s/upper,workdir=%s/work,userxattr", spec->hostview,
+                      spec->scratch, spec->scratch);
         cleanup_free char *root = xasprintf("%s/root", spec->scratch);
 
         if (do_mount("overlay", root, "overlay", MS_NOSUID | MS_NODEV, opts, "host view root",
@@ -192,8 +190,7 @@ static int setup_host_view(int scratchfd, const struct sbx_rootfs_spec *spec, sb
  * mount is made relative to it: the option string is one page, and this way
  * 500 layers (overlay's own limit) fit in it whatever the store's paths, and
  * no path needs escaping of ':' or ','. */
-static int setup_overlay_root(int scratchfd, const struct sbx_rootfs_spec *spec,
-                              sbx_error **err)
+static int setup_overlay_root(int scratchfd, const struct sbx_rootfs_spec *spec, sbx_error **err)
 {
         size_t n = spec->layers ? spec->n_layers : 1;
         size_t cap = 64 + n * 8, len;
@@ -231,9 +228,8 @@ static int setup_overlay_root(int scratchfd, const struct sbx_rootfs_spec *spec,
  * kallsyms addresses, /proc/bus, /proc/irq, /proc/fs) is already out of
  * reach; these are the ones readable by all, or sysctls some of which a
  * namespace's root may write. */
-static const char *const proc_masked_files[] = {"kcore",       "keys",          "timer_list",
-                                                "sched_debug", "sysrq-trigger", "latency_stats",
-                                                "timer_stats"};
+static const char *const proc_masked_files[] = {
+    "kcore", "keys", "timer_list", "sched_debug", "sysrq-trigger", "latency_stats", "timer_stats"};
 static const char *const proc_masked_dirs[] = {"acpi", "scsi", "asound"};
 static const char *const proc_ro_dirs[] = {"sys"};
 
@@ -300,7 +296,8 @@ static int setup_sys(int rootfd, sbx_error **err)
 static int setup_dev(int rootfd, bool rootless, bool prepared, sbx_error **err)
 {
         static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
-        static const char *const links[][2] = {{"ptmx", "pts/ptmx"},      {"fd", "/proc/self/fd"},
+        static const char *const links[][2] = {{"ptmx", "pts/ptmx"},
+                                               {"fd", "/proc/self/fd"},
                                                {"stdin", "/proc/self/fd/0"},
                                                {"stdout", "/proc/self/fd/1"},
                                                {"stderr", "/proc/self/fd/2"}};
@@ -340,10 +337,10 @@ static int setup_writable(int rootfd, const sbx_plan *p, sbx_error **err)
                 const struct sbx_plan_tmpfs *t = &p->tmpfs[i];
                 bool home = p->home && strcmp(t->path, p->home) == 0;
                 cleanup_free char *opts =
-                        home ? xasprintf("size=%llu,mode=0700,uid=%u,gid=%u",
-                                         (unsigned long long)t->size, (unsigned)p->uid,
-                                         (unsigned)p->gid)
-                             : xasprintf("size=%llu,mode=1777", (unsigned long long)t->size);
+                    home
+                        ? xasprintf("size=%llu,mode=0700,uid=%u,gid=%u",
+                                    (unsigned long long)t->size, (unsigned)p->uid, (unsigned)p->gid)
+                        : xasprintf("size=%llu,mode=1777", (unsigned long long)t->size);
                 if (mount_in(rootfd, t->path, false, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, opts,
                              err) < 0)
                         return -1;
@@ -377,8 +374,8 @@ int sbx_rootfs_setup(const struct sbx_rootfs_spec *spec, sbx_error **err)
         if (do_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, "/ private", err) < 0)
                 return -1;
         opts = xasprintf("size=%llu,mode=0755", (unsigned long long)p->root_size);
-        if (do_mount("sbx", spec->scratch, "tmpfs", MS_NOSUID | MS_NODEV, opts,
-                     "scratch tmpfs", err) < 0)
+        if (do_mount("sbx", spec->scratch, "tmpfs", MS_NOSUID | MS_NODEV, opts, "scratch tmpfs",
+                     err) < 0)
                 return -1;
         scratchfd = open(spec->scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (scratchfd < 0)
@@ -386,7 +383,8 @@ int sbx_rootfs_setup(const struct sbx_rootfs_spec *spec, sbx_error **err)
         if (mkdirat(scratchfd, "root", 0755) < 0 || mkdirat(scratchfd, "upper", 0755) < 0 ||
             mkdirat(scratchfd, "work", 0755) < 0)
                 return sbx_fail_errno(err, errno, "create scratch directories");
-        if ((host ? setup_host_view(scratchfd, spec, err) : setup_overlay_root(scratchfd, spec, err)) < 0)
+        if ((host ? setup_host_view(scratchfd, spec, err)
+                  : setup_overlay_root(scratchfd, spec, err)) < 0)
                 return -1;
         root = xasprintf("%s/root", spec->scratch);
         rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -400,8 +398,8 @@ int sbx_rootfs_setup(const struct sbx_rootfs_spec *spec, sbx_error **err)
                             err) < 0)
                         return -1;
         for (size_t i = 0; i < spec->n_volumes; i++)
-                if (bind_in(rootfd, spec->volumes[i].src, spec->volumes[i].dst,
-                            spec->volumes[i].ro, err) < 0)
+                if (bind_in(rootfd, spec->volumes[i].src, spec->volumes[i].dst, spec->volumes[i].ro,
+                            err) < 0)
                         return -1;
         if (p->root_mode == SBX_ROOT_READONLY) {
                 if (remount_ro(rootfd, "/", err) < 0)

@@ -272,8 +272,7 @@ static int check_volumes(const struct sbx_sandbox *sb, sbx_error **err)
                              (v->ro || p->volume_rules[j].writable);
                 if (!ok) {
                         sbx_fail(err, "volume `%s:%s%s` is not allowed by policy `%s`", v->src,
-                                 v->dst, v->ro ? ":ro" : "",
-                                 p->policy_name);
+                                 v->dst, v->ro ? ":ro" : "", p->policy_name);
                         free(real);
                         return -1;
                 }
@@ -293,8 +292,7 @@ static int check_id_range(sbx_error **err)
         for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
                 cleanup_free char *text = read_file_at(AT_FDCWD, files[i], NULL);
                 cleanup_free char *who =
-                        text ? sbx_subid_overlap(text, SBX_ROOTFUL_HOST_BASE, SBX_ROOTFUL_RANGE)
-                             : NULL;
+                    text ? sbx_subid_overlap(text, SBX_ROOTFUL_HOST_BASE, SBX_ROOTFUL_RANGE) : NULL;
                 if (who)
                         return sbx_fail(err,
                                         "%s gives `%s` ids in %u-%u, the range sbx maps "
@@ -321,8 +319,7 @@ static int check_input(struct sbx_sandbox *sb, sbx_error **err)
                         return sbx_fail(err, "rootfs `%s`: not a directory", sb->rootfs_dir);
         }
         if (sb->timeout_ms && p->timeout.set && sb->timeout_ms > p->timeout.value)
-                return sbx_fail(err,
-                                "timeout %llums exceeds the limit of policy `%s`: %llums (%s)",
+                return sbx_fail(err, "timeout %llums exceeds the limit of policy `%s`: %llums (%s)",
                                 (unsigned long long)sb->timeout_ms, p->policy_name,
                                 (unsigned long long)p->timeout.value,
                                 p->timeout.origin ? p->timeout.origin : "built-in");
@@ -420,7 +417,8 @@ static __attribute__((noreturn)) void run_command(const struct child_ctx *c)
                 sbx_fail_errno(&err, errno, "setsid");
                 child_fail(c, err);
         }
-        if ((p->nofile.set && set_rlimit(RLIMIT_NOFILE, p->nofile.value, "RLIMIT_NOFILE", &err) < 0) ||
+        if ((p->nofile.set &&
+             set_rlimit(RLIMIT_NOFILE, p->nofile.value, "RLIMIT_NOFILE", &err) < 0) ||
             (c->approx.rlimit_data &&
              set_rlimit(RLIMIT_DATA, c->approx.rlimit_data, "RLIMIT_DATA", &err) < 0) ||
             (c->approx.rlimit_nproc &&
@@ -535,16 +533,16 @@ static int move_fd(int *fd, int to)
 static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 {
         struct sbx_rootfs_spec spec = {
-                .plan = c->plan,
-                .scratch = c->scratch,
-                .hostview = c->hostview,
-                .dir = c->sb->rootfs_dir,
-                .layers = c->sb->layers,
-                .n_layers = c->sb->n_layers,
-                .hostname = c->hostname,
-                .volumes = c->sb->volumes,
-                .n_volumes = c->sb->n_volumes,
-                .rootless = c->rootless,
+            .plan = c->plan,
+            .scratch = c->scratch,
+            .hostview = c->hostview,
+            .dir = c->sb->rootfs_dir,
+            .layers = c->sb->layers,
+            .n_layers = c->sb->n_layers,
+            .hostname = c->hostname,
+            .volumes = c->sb->volumes,
+            .n_volumes = c->sb->n_volumes,
+            .rootless = c->rootless,
         };
         sbx_error *err = NULL;
         char go;
@@ -591,9 +589,10 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
         /* Cut the bounding set once here; the command inherits it, and init
          * needs only its effective capabilities from now on. */
         for (int cap = 0; cap < (int)cap_max_bits(); cap++)
-                if (!(c->plan->caps_keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
-                    errno != EINVAL) {
-                        sbx_fail_errno(&err, errno, "drop capability %d from the bounding set", cap);
+                if (!(c->plan->caps_keep & (1ULL << cap)) &&
+                    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
+                        sbx_fail_errno(&err, errno, "drop capability %d from the bounding set",
+                                       cap);
                         child_fail(c, err);
                 }
         /* Before the command exists: nothing in the sandbox may ever
@@ -639,10 +638,10 @@ static int write_idmaps(pid_t pid, const struct sbx_idmap *m, sbx_error **err)
 static pid_t clone_sandbox(int cgroup_fd, int *pidfd, sbx_error **err)
 {
         struct clone_args args = {
-                .flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
-                         CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_PIDFD,
-                .pidfd = (uint64_t)(uintptr_t)pidfd,
-                .exit_signal = SIGCHLD,
+            .flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+                     CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_PIDFD,
+            .pidfd = (uint64_t)(uintptr_t)pidfd,
+            .exit_signal = SIGCHLD,
         };
         long pid;
 
@@ -800,8 +799,10 @@ static void fill_usage(struct sbx_result *res, struct sbx_cgroup *cg, const stru
                 return;
         }
         res->memory_peak = -1;
-        res->cpu_user_usec = (uint64_t)ru->ru_utime.tv_sec * 1000000 + (uint64_t)ru->ru_utime.tv_usec;
-        res->cpu_system_usec = (uint64_t)ru->ru_stime.tv_sec * 1000000 + (uint64_t)ru->ru_stime.tv_usec;
+        res->cpu_user_usec =
+            (uint64_t)ru->ru_utime.tv_sec * 1000000 + (uint64_t)ru->ru_utime.tv_usec;
+        res->cpu_system_usec =
+            (uint64_t)ru->ru_stime.tv_sec * 1000000 + (uint64_t)ru->ru_stime.tv_usec;
         res->cpu_usec = res->cpu_user_usec + res->cpu_system_usec;
 }
 
@@ -833,8 +834,8 @@ static void result_begin(const struct sbx_sandbox *sb, const char *id, struct sb
 static void finish_status(const struct outcome *o, const siginfo_t *ii, struct sbx_result *res)
 {
         if (o->exec_failed) {
-                res->exit_code = o->exec_errno == ENOENT ? SBX_EXIT_NOT_FOUND
-                                                         : SBX_EXIT_CANNOT_EXEC;
+                res->exit_code =
+                    o->exec_errno == ENOENT ? SBX_EXIT_NOT_FOUND : SBX_EXIT_CANNOT_EXEC;
                 res->status = res->exit_code;
         } else if (o->have_status && WIFEXITED(o->status)) {
                 res->exit_code = WEXITSTATUS(o->status);

@@ -61,9 +61,9 @@ struct sbx_result {
         char *rootfs_digest; /* image digest, NULL otherwise */
         char **argv;
         int64_t start_ms, end_ms; /* Unix epoch milliseconds */
-        int exit_code;       /* -1 when killed by a signal */
-        int signal;          /* 0 unless killed by a signal */
-        int status;          /* what `sbx run` exits with */
+        int exit_code;            /* -1 when killed by a signal */
+        int signal;               /* 0 unless killed by a signal */
+        int status;               /* what `sbx run` exits with */
         bool timed_out, oom_killed;
         bool has_cgroup;     /* the usage below came from the sandbox's cgroup */
         int64_t memory_peak; /* bytes, -1 when unknown */

@@ -4,11 +4,10 @@
  *   supervisor PID STARTTIME    of the supervising sbx process
  *   cgroup PATH                 of the sandbox cgroup (when it has one)
  * A file rather than a directory because rmdir costs several times what
- * unlink does (it must look for mounts on the directory).  Beside them, <state root>/.mnt is the mount point of every sandbox's
- * scratch tmpfs (each in its own mount namespace, so it is always empty as
- * seen from the host) and <state root>/.hostview holds the skeletons of the
- * host view (hostview.c).  `sbx gc`
- * removes the state files whose supervisor is gone, after killing and
+ * unlink does (it must look for mounts on the directory).  Beside them, <state root>/.mnt is the
+ * mount point of every sandbox's scratch tmpfs (each in its own mount namespace, so it is always
+ * empty as seen from the host) and <state root>/.hostview holds the skeletons of the host view
+ * (hostview.c).  `sbx gc` removes the state files whose supervisor is gone, after killing and
  * removing their cgroup.
  */
 #include "internal.h"
@@ -174,8 +173,7 @@ int sbx_gc(void (*report)(const char *what, void *arg), void *arg, sbx_error **e
                         continue;
                 path = xasprintf("%s/%s", root, de->d_name);
                 fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-                    st.st_uid != geteuid())
+                if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
                         continue;
                 rec = read_file_at(fd, "", NULL);
                 if (rec == NULL)
@@ -214,7 +212,7 @@ int sbx_gc(void (*report)(const char *what, void *arg), void *arg, sbx_error **e
                                 continue;
                         if (sbx_remove_tree(hfd, de->d_name) == 0 && report) {
                                 cleanup_free char *what =
-                                        xasprintf("host view %s/%s", hv, de->d_name);
+                                    xasprintf("host view %s/%s", hv, de->d_name);
                                 report(what, arg);
                         }
                 }

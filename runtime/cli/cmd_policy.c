@@ -15,46 +15,46 @@
 #include <unistd.h>
 
 static const char usage_main[] =
-        "usage: sbx policy COMMAND [ARGS]\n"
-        "\n"
-        "  check FILE|NAME...                 validate (exit 1 when invalid)\n"
-        "  compile FILE|NAME --format F       F: bpf, pfc, oci, json\n"
-        "  explain FILE|NAME [SYSCALL [argN=VALUE...]]\n"
-        "                                     the rule behind each setting, or one call\n"
-        "  diff A B                           what B permits that A does not (exit 1 if any)\n"
-        "  score FILE|NAME                    exposure report\n"
-        "  show NAME                          print a built-in policy\n"
-        "  list                               list the built-in policies\n"
-        "  import FILE                        Docker/OCI seccomp JSON -> sbx policy YAML\n"
-        "\n"
-        "FILE|NAME: a built-in policy name, or a path (with a '/' or ending in .yaml).\n"
-        "See sbx-policy(5).\n";
+    "usage: sbx policy COMMAND [ARGS]\n"
+    "\n"
+    "  check FILE|NAME...                 validate (exit 1 when invalid)\n"
+    "  compile FILE|NAME --format F       F: bpf, pfc, oci, json\n"
+    "  explain FILE|NAME [SYSCALL [argN=VALUE...]]\n"
+    "                                     the rule behind each setting, or one call\n"
+    "  diff A B                           what B permits that A does not (exit 1 if any)\n"
+    "  score FILE|NAME                    exposure report\n"
+    "  show NAME                          print a built-in policy\n"
+    "  list                               list the built-in policies\n"
+    "  import FILE                        Docker/OCI seccomp JSON -> sbx policy YAML\n"
+    "\n"
+    "FILE|NAME: a built-in policy name, or a path (with a '/' or ending in .yaml).\n"
+    "See sbx-policy(5).\n";
 
 static const struct {
         const char *name;
         const char *usage;
 } sub_usage[] = {
-        {"check", "usage: sbx policy check FILE|NAME...\n"
-                  "Parse, validate and compile each policy; print `ok` or the first error as\n"
-                  "FILE:LINE:COL: message.  Exit 0 when all are valid, 1 otherwise.\n"},
-        {"compile", "usage: sbx policy compile FILE|NAME --format bpf|pfc|oci|json [-o OUT]\n"
-                    "bpf: raw struct sock_filter array (refused on a terminal)\n"
-                    "pfc: libseccomp pseudo filter code\n"
-                    "oci: OCI runtime-spec fragment (process, linux.seccomp, linux.resources)\n"
-                    "json: the whole plan, each setting with its origin\n"},
-        {"explain", "usage: sbx policy explain FILE|NAME [SYSCALL [argN=VALUE...]]\n"
-                    "Without SYSCALL: every setting and syscall with the rule (file:line) that\n"
-                    "decided it.  With SYSCALL: the action of the compiled filter for that call\n"
-                    "and its rule.  VALUE: a number or a constant (AF_INET, CLONE_NEWUSER, ...).\n"},
-        {"diff", "usage: sbx policy diff A B\n"
-                 "Lines: `+` B permits more, `-` B permits less, `~` changed.\n"
-                 "Exit 0 when B permits nothing A does not, 1 when it does.\n"},
-        {"score", "usage: sbx policy score FILE|NAME\n"
-                  "Each risky permission, its weight, and an overall exposure 0.0-10.0.\n"},
-        {"show", "usage: sbx policy show NAME\nPrint the text of a built-in policy.\n"},
-        {"list", "usage: sbx policy list\nList the built-in policies with their description.\n"},
-        {"import", "usage: sbx policy import FILE\n"
-                   "Convert a Docker/OCI seccomp profile (JSON) into sbx policy YAML on stdout.\n"},
+    {"check", "usage: sbx policy check FILE|NAME...\n"
+              "Parse, validate and compile each policy; print `ok` or the first error as\n"
+              "FILE:LINE:COL: message.  Exit 0 when all are valid, 1 otherwise.\n"},
+    {"compile", "usage: sbx policy compile FILE|NAME --format bpf|pfc|oci|json [-o OUT]\n"
+                "bpf: raw struct sock_filter array (refused on a terminal)\n"
+                "pfc: libseccomp pseudo filter code\n"
+                "oci: OCI runtime-spec fragment (process, linux.seccomp, linux.resources)\n"
+                "json: the whole plan, each setting with its origin\n"},
+    {"explain", "usage: sbx policy explain FILE|NAME [SYSCALL [argN=VALUE...]]\n"
+                "Without SYSCALL: every setting and syscall with the rule (file:line) that\n"
+                "decided it.  With SYSCALL: the action of the compiled filter for that call\n"
+                "and its rule.  VALUE: a number or a constant (AF_INET, CLONE_NEWUSER, ...).\n"},
+    {"diff", "usage: sbx policy diff A B\n"
+             "Lines: `+` B permits more, `-` B permits less, `~` changed.\n"
+             "Exit 0 when B permits nothing A does not, 1 when it does.\n"},
+    {"score", "usage: sbx policy score FILE|NAME\n"
+              "Each risky permission, its weight, and an overall exposure 0.0-10.0.\n"},
+    {"show", "usage: sbx policy show NAME\nPrint the text of a built-in policy.\n"},
+    {"list", "usage: sbx policy list\nList the built-in policies with their description.\n"},
+    {"import", "usage: sbx policy import FILE\n"
+               "Convert a Docker/OCI seccomp profile (JSON) into sbx policy YAML on stdout.\n"},
 };
 
 static int sub_help(const char *name, bool error)
@@ -147,7 +147,8 @@ static int do_compile(int argc, char **argv)
                         return cli_usage_error("open `%s`: %m", output);
         }
         if (strcmp(format, "bpf") == 0 && ofd < 0 && isatty(STDOUT_FILENO))
-                return cli_usage_error("compile --format bpf writes binary; redirect stdout or use -o");
+                return cli_usage_error(
+                    "compile --format bpf writes binary; redirect stdout or use -o");
         if ((r = load_compile(argv[optind], &pol, &plan, SBX_EXIT_FAILURE)) != 0)
                 return r;
         fflush(stdout);
@@ -270,9 +271,9 @@ int cmd_policy(int argc, char **argv)
         static const struct {
                 const char *name;
                 int (*fn)(int, char **);
-        } subs[] = {{"check", do_check},   {"compile", do_compile}, {"explain", do_explain},
-                    {"diff", do_diff},     {"score", do_score},     {"show", do_show},
-                    {"list", do_list},     {"import", do_import}};
+        } subs[] = {{"check", do_check}, {"compile", do_compile}, {"explain", do_explain},
+                    {"diff", do_diff},   {"score", do_score},     {"show", do_show},
+                    {"list", do_list},   {"import", do_import}};
 
         if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
                 fputs(usage_main, argc < 2 ? stderr : stdout);

@@ -8,27 +8,27 @@
 #include <sys/stat.h>
 
 static const char run_help[] =
-        "Usage: sbx run [OPTIONS] [--] CMD [ARG...]\n"
-        "\n"
-        "Create a sandbox, run CMD in it with no network, tear it down.\n"
-        "\n"
-        "  -p, --policy NAME|FILE   policy to run under (default: the built-in `default`)\n"
-        "  -r, --rootfs DIR|IMAGE   root filesystem: a directory (used read-only as the\n"
-        "                           overlay lower layer) or an imported image NAME[:TAG];\n"
-        "                           default: a read-only view of the host's /usr, /bin,\n"
-        "                           /lib*, /sbin with a generated minimal /etc\n"
-        "  -t, --timeout DURATION   end the sandbox after DURATION (300, 30s, 500ms, 5m, 1h);\n"
-        "                           at most the policy's time limit\n"
-        "  -e, --env K=V            set an environment variable (the policy may restrict names)\n"
-        "  -w, --workdir DIR        working directory inside (default: the user's home)\n"
-        "  -v, --volume SRC:DST[:ro]  bind a host path, if the policy allows it\n"
-        "      --json FILE|-        write the result record as JSON\n"
-        "  -q, --quiet              do not print degradation warnings (still recorded)\n"
-        "  -h, --help               show this help\n"
-        "\n"
-        "Exit status: CMD's own; 128+N if it died of signal N; 124 when the time limit\n"
-        "ended it; 125 when sbx failed before CMD ran; 126/127 when CMD could not be\n"
-        "executed / was not found.  See sbx(1).\n";
+    "Usage: sbx run [OPTIONS] [--] CMD [ARG...]\n"
+    "\n"
+    "Create a sandbox, run CMD in it with no network, tear it down.\n"
+    "\n"
+    "  -p, --policy NAME|FILE   policy to run under (default: the built-in `default`)\n"
+    "  -r, --rootfs DIR|IMAGE   root filesystem: a directory (used read-only as the\n"
+    "                           overlay lower layer) or an imported image NAME[:TAG];\n"
+    "                           default: a read-only view of the host's /usr, /bin,\n"
+    "                           /lib*, /sbin with a generated minimal /etc\n"
+    "  -t, --timeout DURATION   end the sandbox after DURATION (300, 30s, 500ms, 5m, 1h);\n"
+    "                           at most the policy's time limit\n"
+    "  -e, --env K=V            set an environment variable (the policy may restrict names)\n"
+    "  -w, --workdir DIR        working directory inside (default: the user's home)\n"
+    "  -v, --volume SRC:DST[:ro]  bind a host path, if the policy allows it\n"
+    "      --json FILE|-        write the result record as JSON\n"
+    "  -q, --quiet              do not print degradation warnings (still recorded)\n"
+    "  -h, --help               show this help\n"
+    "\n"
+    "Exit status: CMD's own; 128+N if it died of signal N; 124 when the time limit\n"
+    "ended it; 125 when sbx failed before CMD ran; 126/127 when CMD could not be\n"
+    "executed / was not found.  See sbx(1).\n";
 
 static bool looks_like_dir(const char *s)
 {

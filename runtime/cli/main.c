@@ -11,10 +11,10 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-        {"run", cmd_run, "create a sandbox, run a command in it, tear it down"},
-        {"gc", cmd_gc, "reclaim what a crashed run left behind"},
-        {"policy", cmd_policy, "check, compile, explain, diff and list policies"},
-        {"image", cmd_image, "import and manage root filesystem images"},
+    {"run", cmd_run, "create a sandbox, run a command in it, tear it down"},
+    {"gc", cmd_gc, "reclaim what a crashed run left behind"},
+    {"policy", cmd_policy, "check, compile, explain, diff and list policies"},
+    {"image", cmd_image, "import and manage root filesystem images"},
 };
 
 static void usage(FILE *out)

@@ -5,11 +5,11 @@
 #include <string.h>
 
 static const struct option options[] = {
-        {"policy", required_argument, NULL, 'p'},  {"rootfs", required_argument, NULL, 'r'},
-        {"timeout", required_argument, NULL, 't'}, {"env", required_argument, NULL, 'e'},
-        {"workdir", required_argument, NULL, 'w'}, {"volume", required_argument, NULL, 'v'},
-        {"json", required_argument, NULL, 'j'},    {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    {"policy", required_argument, NULL, 'p'},  {"rootfs", required_argument, NULL, 'r'},
+    {"timeout", required_argument, NULL, 't'}, {"env", required_argument, NULL, 'e'},
+    {"workdir", required_argument, NULL, 'w'}, {"volume", required_argument, NULL, 'v'},
+    {"json", required_argument, NULL, 'j'},    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 };
 
 int run_args_parse(int argc, char **argv, struct run_args *a, sbx_error **err)
@@ -60,7 +60,8 @@ int run_args_parse(int argc, char **argv, struct run_args *a, sbx_error **err)
                         return sbx_fail(err, "run: option `%s` needs a value", argv[optind - 1]);
                 case '?':
                         if (optopt)
-                                return sbx_fail(err, "run: unknown option `-%c` (see 'sbx run --help')",
+                                return sbx_fail(err,
+                                                "run: unknown option `-%c` (see 'sbx run --help')",
                                                 optopt);
                         return sbx_fail(err, "run: unknown option `%s` (see 'sbx run --help')",
                                         argv[optind - 1]);
@@ -69,7 +70,8 @@ int run_args_parse(int argc, char **argv, struct run_args *a, sbx_error **err)
                 }
         }
         if (optind >= argc)
-                return sbx_fail(err, "run: no command given (usage: sbx run [OPTIONS] -- CMD [ARG...])");
+                return sbx_fail(err,
+                                "run: no command given (usage: sbx run [OPTIONS] -- CMD [ARG...])");
         a->command = argv + optind;
         return 0;
 }

@@ -14,10 +14,10 @@ struct run_args {
         char **env;          /* K=V, NULL-terminated (owned) */
         char **volumes;      /* SRC:DST[:ro] (owned) */
         const char *workdir;
-        const char *json;    /* path or "-" */
+        const char *json; /* path or "-" */
         bool quiet;
         bool help;
-        char **command;      /* points into argv */
+        char **command; /* points into argv */
 };
 
 /* Parse argv of `sbx run` (argv[0] is "run").  Errors are one line. */

@@ -24,7 +24,7 @@ typedef struct sbx_error {
 int sbx_fail(sbx_error **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Same, appending ": strerror(errnum)". */
 int sbx_fail_errno(sbx_error **err, int errnum, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Prepend "context: " to an existing error. Returns -1 for tail calls. */
 int sbx_error_prefix(sbx_error **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sbx_error_free(sbx_error *err);

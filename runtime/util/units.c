@@ -48,8 +48,8 @@ int sbx_units_duration(const char *s, uint64_t *ms)
         static const struct {
                 const char *suffix;
                 double ms;
-        } units[] = {{"", 1000}, {"s", 1000}, {"ms", 1}, {"m", 60000}, {"h", 3600000},
-                     {"d", 86400000}};
+        } units[] = {{"", 1000},   {"s", 1000},    {"ms", 1},
+                     {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
         char *end;
         double v;
 

@@ -44,71 +44,73 @@ static sbx_plan *compile(const sbx_policy *pol)
 static const struct {
         const char *text, *msg;
 } bad[] = {
-        {"sbx-policy: 1\nfoo: 1\n", "t.yaml:2:1: unknown key `foo`"},
-        {"network: none\n", "t.yaml:1:1: missing `sbx-policy: 1` (the language version)"},
-        {"sbx-policy: 2\n", "t.yaml:1:13: unsupported sbx-policy version `2` (expected 1)"},
-        {"", "t.yaml:1:1: empty policy (it needs at least `sbx-policy: 1`)"},
-        {"sbx-policy: 1\nsyscalls:\n  allow: [opne]\n", "t.yaml:3:11: unknown syscall `opne`"},
-        {"sbx-policy: 1\nsyscalls:\n  deny: [\"@nope\"]\n", "t.yaml:3:10: unknown group `@nope`"},
-        {"sbx-policy: 1\nsyscalls:\n  color: red\n", "t.yaml:3:3: unknown key `color` in syscalls"},
-        {"sbx-policy: 1\nlimits:\n  memory: 12XB\n",
-         "t.yaml:3:11: bad size `12XB` (examples: 512MiB, 1GiB, 0)"},
-        {"sbx-policy: 1\nlimits:\n  time: soon\n",
-         "t.yaml:3:9: bad duration `soon` (examples: 300s, 5m, 1h)"},
-        {"sbx-policy: 1\nlimits:\n  cpu: lots\n",
-         "t.yaml:3:8: bad cpu count `lots` (examples: 1, 0.5, 2)"},
-        {"sbx-policy: 1\nlimits:\n  disk-speed: 1\n", "t.yaml:3:3: unknown key `disk-speed` in limits"},
-        {"sbx-policy: 1\nlimits:\n  memory: {value: 1GiB, enforcement: maybe}\n",
-         "t.yaml:3:38: enforcement is strict or best-effort, not `maybe`"},
-        {"sbx-policy: 1\nsyscalls:\n  allow: [ptrace]\n  deny: [ptrace]\n",
-         "t.yaml:4:10: conflicting rules for `ptrace`: errno EPERM here, allow at t.yaml:3: "
-         "syscalls.allow"},
-        {"sbx-policy: 1\nkernel:\n  mount: deny\nsyscalls:\n  allow: [mount]\n",
-         "t.yaml:5:11: conflicting rules for `mount`: allow here, errno EPERM at t.yaml:3: "
-         "kernel.mount"},
-        {"sbx-policy: 1\nsyscalls:\n  allow: [\"@mount\"]\n  deny: [\"@namespaces\", \"@mount\"]\n",
-         "t.yaml:4:25: conflicting rules for `mount`: errno EPERM here, allow at t.yaml:3: "
-         "syscalls.allow"},
-        {"sbx-policy: 1\nprocesses:\n  max: 5\nlimits:\n  pids: 6\n",
-         "t.yaml:5:3: conflicting rules: processes.max and limits.pids set the same limit"},
-        {"sbx-policy: 1\nextends: nosuch\n",
-         "t.yaml:2:10: unknown built-in policy `nosuch` (see `sbx policy list`)"},
-        {"sbx-policy: 1\nnetwork: internet\n", "t.yaml:2:10: network is none or loopback, not `internet`"},
-        {"sbx-policy: 1\nkernel:\n  bpf: maybe\n", "t.yaml:3:8: `kernel.bpf` is allow or deny, not `maybe`"},
-        {"sbx-policy: 1\nkernel:\n  warp-drive: deny\n", "t.yaml:3:3: unknown key `kernel.warp-drive`"},
-        {"sbx-policy: 1\nprivileges:\n  no-new-privileges: false\n",
-         "t.yaml:3:22: no-new-privileges can not be turned off"},
-        {"sbx-policy: 1\nprivileges:\n  capabilities: [CAP_FLY]\n",
-         "t.yaml:3:18: unknown capability `CAP_FLY`"},
-        {"sbx-policy: 1\nsyscalls:\n  rules:\n    - syscall: socket\n      action: errno EWHAT\n",
-         "t.yaml:5:15: unknown action `errno EWHAT` (allow, errno NAME, kill-process, kill-thread, "
-         "trap, log, notify)"},
-        {"sbx-policy: 1\nsyscalls:\n  rules:\n    - syscall: socket\n      action: allow\n"
-         "      when: arg0 == AF_BOGUS\n",
-         "t.yaml:6:13: bad condition `arg0 == AF_BOGUS`: unknown constant"},
-        {"sbx-policy: 1\nsyscalls:\n  rules:\n    - syscall: socket\n      action: allow\n"
-         "      when: [arg0 == 1, arg0 == 2]\n",
-         "t.yaml:6:25: two conditions on arg0 in one rule; write two rules"},
-        {"sbx-policy: 1\nsyscalls:\n  rules:\n    - syscall: socket\n      action: allow\n"
-         "      when: arg0 & 1 == 2\n",
-         "t.yaml:6:13: bad condition `arg0 & 1 == 2`: the value has bits outside the mask, so it "
-         "can never match"},
-        {"sbx-policy: 1\nsyscalls:\n  rules:\n    - action: allow\n",
-         "t.yaml:4:7: a rule needs `syscall:` or `syscalls:`"},
-        {"sbx-policy: 1\nsyscalls:\n  default-action: allow\n",
-         "t.yaml:3:19: default-action allow is refused: list what is allowed"},
-        {"sbx-policy: 1\nfilesystem:\n  writable:\n    - path: tmp\n      size: 1MiB\n",
-         "t.yaml:4:13: `tmp` must be an absolute path without `..`"},
-        {"sbx-policy: 1\nfilesystem:\n  writable:\n    - path: /tmp\n",
-         "t.yaml:4:7: a writable path needs `size:`"},
-        {"sbx-policy: 1\nfilesystem:\n  root: floppy\n",
-         "t.yaml:3:9: filesystem.root is ephemeral or read-only, not `floppy`"},
-        {"sbx-policy: 1\nidentity:\n  uid: -1\n", "t.yaml:3:8: bad uid `-1` (0..65534)"},
-        {"sbx-policy: 1\nenvironment:\n  pass: [\"A B\"]\n", "t.yaml:3:10: bad variable name `A B`"},
-        {"sbx-policy: 1\nnetwork: [\n", "t.yaml:3:1: did not find expected node content while "
-                                          "parsing a flow node"},
-        {"sbx-policy: 1\n  bad: indent\n",
-         "t.yaml:2:6: mapping values are not allowed in this context"},
+    {"sbx-policy: 1\nfoo: 1\n", "t.yaml:2:1: unknown key `foo`"},
+    {"network: none\n", "t.yaml:1:1: missing `sbx-policy: 1` (the language version)"},
+    {"sbx-policy: 2\n", "t.yaml:1:13: unsupported sbx-policy version `2` (expected 1)"},
+    {"", "t.yaml:1:1: empty policy (it needs at least `sbx-policy: 1`)"},
+    {"sbx-policy: 1\nsyscalls:\n  allow: [opne]\n", "t.yaml:3:11: unknown syscall `opne`"},
+    {"sbx-policy: 1\nsyscalls:\n  deny: [\"@nope\"]\n", "t.yaml:3:10: unknown group `@nope`"},
+    {"sbx-policy: 1\nsyscalls:\n  color: red\n", "t.yaml:3:3: unknown key `color` in syscalls"},
+    {"sbx-policy: 1\nlimits:\n  memory: 12XB\n",
+     "t.yaml:3:11: bad size `12XB` (examples: 512MiB, 1GiB, 0)"},
+    {"sbx-policy: 1\nlimits:\n  time: soon\n",
+     "t.yaml:3:9: bad duration `soon` (examples: 300s, 5m, 1h)"},
+    {"sbx-policy: 1\nlimits:\n  cpu: lots\n",
+     "t.yaml:3:8: bad cpu count `lots` (examples: 1, 0.5, 2)"},
+    {"sbx-policy: 1\nlimits:\n  disk-speed: 1\n", "t.yaml:3:3: unknown key `disk-speed` in limits"},
+    {"sbx-policy: 1\nlimits:\n  memory: {value: 1GiB, enforcement: maybe}\n",
+     "t.yaml:3:38: enforcement is strict or best-effort, not `maybe`"},
+    {"sbx-policy: 1\nsyscalls:\n  allow: [ptrace]\n  deny: [ptrace]\n",
+     "t.yaml:4:10: conflicting rules for `ptrace`: errno EPERM here, allow at t.yaml:3: "
+     "syscalls.allow"},
+    {"sbx-policy: 1\nkernel:\n  mount: deny\nsyscalls:\n  allow: [mount]\n",
+     "t.yaml:5:11: conflicting rules for `mount`: allow here, errno EPERM at t.yaml:3: "
+     "kernel.mount"},
+    {"sbx-policy: 1\nsyscalls:\n  allow: [\"@mount\"]\n  deny: [\"@namespaces\", \"@mount\"]\n",
+     "t.yaml:4:25: conflicting rules for `mount`: errno EPERM here, allow at t.yaml:3: "
+     "syscalls.allow"},
+    {"sbx-policy: 1\nprocesses:\n  max: 5\nlimits:\n  pids: 6\n",
+     "t.yaml:5:3: conflicting rules: processes.max and limits.pids set the same limit"},
+    {"sbx-policy: 1\nextends: nosuch\n",
+     "t.yaml:2:10: unknown built-in policy `nosuch` (see `sbx policy list`)"},
+    {"sbx-policy: 1\nnetwork: internet\n",
+     "t.yaml:2:10: network is none or loopback, not `internet`"},
+    {"sbx-policy: 1\nkernel:\n  bpf: maybe\n",
+     "t.yaml:3:8: `kernel.bpf` is allow or deny, not `maybe`"},
+    {"sbx-policy: 1\nkernel:\n  warp-drive: deny\n", "t.yaml:3:3: unknown key `kernel.warp-drive`"},
+    {"sbx-policy: 1\nprivileges:\n  no-new-privileges: false\n",
+     "t.yaml:3:22: no-new-privileges can not be turned off"},
+    {"sbx-policy: 1\nprivileges:\n  capabilities: [CAP_FLY]\n",
+     "t.yaml:3:18: unknown capability `CAP_FLY`"},
+    {"sbx-policy: 1\nsyscalls:\n  rules:\n    - syscall: socket\n      action: errno EWHAT\n",
+     "t.yaml:5:15: unknown action `errno EWHAT` (allow, errno NAME, kill-process, kill-thread, "
+     "trap, log, notify)"},
+    {"sbx-policy: 1\nsyscalls:\n  rules:\n    - syscall: socket\n      action: allow\n"
+     "      when: arg0 == AF_BOGUS\n",
+     "t.yaml:6:13: bad condition `arg0 == AF_BOGUS`: unknown constant"},
+    {"sbx-policy: 1\nsyscalls:\n  rules:\n    - syscall: socket\n      action: allow\n"
+     "      when: [arg0 == 1, arg0 == 2]\n",
+     "t.yaml:6:25: two conditions on arg0 in one rule; write two rules"},
+    {"sbx-policy: 1\nsyscalls:\n  rules:\n    - syscall: socket\n      action: allow\n"
+     "      when: arg0 & 1 == 2\n",
+     "t.yaml:6:13: bad condition `arg0 & 1 == 2`: the value has bits outside the mask, so it "
+     "can never match"},
+    {"sbx-policy: 1\nsyscalls:\n  rules:\n    - action: allow\n",
+     "t.yaml:4:7: a rule needs `syscall:` or `syscalls:`"},
+    {"sbx-policy: 1\nsyscalls:\n  default-action: allow\n",
+     "t.yaml:3:19: default-action allow is refused: list what is allowed"},
+    {"sbx-policy: 1\nfilesystem:\n  writable:\n    - path: tmp\n      size: 1MiB\n",
+     "t.yaml:4:13: `tmp` must be an absolute path without `..`"},
+    {"sbx-policy: 1\nfilesystem:\n  writable:\n    - path: /tmp\n",
+     "t.yaml:4:7: a writable path needs `size:`"},
+    {"sbx-policy: 1\nfilesystem:\n  root: floppy\n",
+     "t.yaml:3:9: filesystem.root is ephemeral or read-only, not `floppy`"},
+    {"sbx-policy: 1\nidentity:\n  uid: -1\n", "t.yaml:3:8: bad uid `-1` (0..65534)"},
+    {"sbx-policy: 1\nenvironment:\n  pass: [\"A B\"]\n", "t.yaml:3:10: bad variable name `A B`"},
+    {"sbx-policy: 1\nnetwork: [\n", "t.yaml:3:1: did not find expected node content while "
+                                    "parsing a flow node"},
+    {"sbx-policy: 1\n  bad: indent\n",
+     "t.yaml:2:6: mapping values are not allowed in this context"},
 };
 
 START_TEST(test_parse_errors)
@@ -116,9 +118,8 @@ START_TEST(test_parse_errors)
         sbx_error *err = NULL;
         sbx_policy *pol = NULL;
 
-        ck_assert_int_eq(sbx_policy_load_string("t.yaml", bad[_i].text, strlen(bad[_i].text), &pol,
-                                                &err),
-                         -1);
+        ck_assert_int_eq(
+            sbx_policy_load_string("t.yaml", bad[_i].text, strlen(bad[_i].text), &pol, &err), -1);
         ck_assert_ptr_null(pol);
         ck_assert_ptr_nonnull(err);
         ck_assert_str_eq(err->msg, bad[_i].msg);
@@ -154,9 +155,10 @@ START_TEST(test_extends_cycle)
 {
         sbx_error *err = NULL;
         sbx_policy *pol = NULL;
-        char *real = realpath(FIX "cycle-a.yaml", NULL), *realb = realpath(FIX "cycle-b.yaml", NULL);
-        char *want = xasprintf(FIX "cycle-b.yaml:2:10: cycle in extends: %s -> %s -> %s", real,
-                               realb, real);
+        char *real = realpath(FIX "cycle-a.yaml", NULL),
+             *realb = realpath(FIX "cycle-b.yaml", NULL);
+        char *want =
+            xasprintf(FIX "cycle-b.yaml:2:10: cycle in extends: %s -> %s -> %s", real, realb, real);
 
         ck_assert_int_eq(sbx_policy_load(FIX "cycle-a.yaml", &pol, &err), -1);
         ck_assert_str_eq(err->msg, want);
@@ -207,137 +209,137 @@ struct row {
 #define NS_ALL 0x7e020080ULL
 
 static const struct row rows[] = {
-        /* default: the everyday surface */
-        {"default", X86, SYS_read, {0}, ALLOW},
-        {"default", X86, SYS_write, {1}, ALLOW},
-        {"default", X86, SYS_mmap, {0}, ALLOW},
-        {"default", X86, SYS_execve, {0}, ALLOW},
-        {"default", X86, SYS_futex, {0}, ALLOW},
-        {"default", X86, SYS_getrandom, {0}, ALLOW},
-        {"default", X86, SYS_rseq, {0}, ALLOW},
-        {"default", X86, SYS_clone, {0x3d0f00}, ALLOW}, /* pthread_create's flags */
-        {"default", X86, SYS_clone, {0x01200011}, ALLOW}, /* fork's flags */
-        {"default", X86, SYS_clone3, {0}, E(ENOSYS)},
-        {"default", X86, SYS_clone, {0x10000000}, E(EPERM)}, /* CLONE_NEWUSER */
-        {"default", X86, SYS_clone, {0x40010000}, E(EPERM)}, /* CLONE_NEWNET|CLONE_THREAD */
-        {"default", X86, SYS_clone, {0x00000080}, E(EPERM)}, /* CLONE_NEWTIME */
-        {"default", X86, SYS_clone, {0x02000000}, E(EPERM)}, /* CLONE_NEWCGROUP */
-        {"default", X86, SYS_clone, {0x100000000ULL}, ALLOW}, /* high bits: not a namespace flag */
-        {"default", X86, SYS_unshare, {0}, E(EPERM)},
-        {"default", X86, SYS_setns, {0}, E(EPERM)},
-        {"default", X86, SYS_mount, {0}, E(EPERM)},
-        {"default", X86, SYS_umount2, {0}, E(EPERM)},
-        {"default", X86, SYS_fsopen, {0}, E(EPERM)},
-        {"default", X86, SYS_open_tree, {0}, E(EPERM)},
-        {"default", X86, SYS_move_mount, {0}, E(EPERM)},
-        {"default", X86, SYS_pivot_root, {0}, E(EPERM)},
-        {"default", X86, SYS_chroot, {0}, E(EPERM)},
-        {"default", X86, SYS_ptrace, {0}, E(EPERM)},
-        {"default", X86, SYS_process_vm_readv, {0}, E(EPERM)},
-        {"default", X86, SYS_process_vm_writev, {0}, E(EPERM)},
-        {"default", X86, SYS_bpf, {0}, E(EPERM)},
-        {"default", X86, SYS_perf_event_open, {0}, E(EPERM)},
-        {"default", X86, SYS_keyctl, {0}, E(EPERM)},
-        {"default", X86, SYS_add_key, {0}, E(EPERM)},
-        {"default", X86, SYS_request_key, {0}, E(EPERM)},
-        {"default", X86, SYS_init_module, {0}, E(EPERM)},
-        {"default", X86, SYS_finit_module, {0}, E(EPERM)},
-        {"default", X86, SYS_delete_module, {0}, E(EPERM)},
-        {"default", X86, SYS_kexec_load, {0}, E(EPERM)},
-        {"default", X86, SYS_kexec_file_load, {0}, E(EPERM)},
-        {"default", X86, SYS_io_uring_setup, {0}, E(EPERM)},
-        {"default", X86, SYS_io_uring_enter, {0}, E(EPERM)},
-        {"default", X86, SYS_io_uring_register, {0}, E(EPERM)},
-        {"default", X86, SYS_userfaultfd, {0}, E(EPERM)},
-        {"default", X86, SYS_open_by_handle_at, {0}, E(EPERM)},
-        {"default", X86, SYS_name_to_handle_at, {0}, E(EPERM)},
-        {"default", X86, SYS_reboot, {0}, E(EPERM)},
-        {"default", X86, SYS_settimeofday, {0}, E(EPERM)},
-        {"default", X86, SYS_clock_settime, {0}, E(EPERM)},
-        {"default", X86, SYS_clock_adjtime, {0}, E(EPERM)},
-        {"default", X86, SYS_adjtimex, {0}, E(EPERM)},
-        {"default", X86, SYS_acct, {0}, E(EPERM)},
-        {"default", X86, SYS_swapon, {0}, E(EPERM)},
-        {"default", X86, SYS_swapoff, {0}, E(EPERM)},
-        {"default", X86, SYS_quotactl, {0}, E(EPERM)},
-        {"default", X86, SYS_syslog, {0}, E(EPERM)},
-        {"default", X86, SYS_lookup_dcookie, {0}, E(EPERM)},
-        {"default", X86, SYS_fanotify_init, {0}, E(EPERM)},
-        {"default", X86, SYS_iopl, {0}, E(EPERM)},
-        {"default", X86, SYS_ioperm, {0}, E(EPERM)},
-        {"default", X86, SYS_personality, {0}, ALLOW},
-        {"default", X86, SYS_personality, {0x8}, ALLOW},
-        {"default", X86, SYS_personality, {0x20008}, ALLOW},
-        {"default", X86, SYS_personality, {0xffffffff}, ALLOW}, /* query */
-        {"default", X86, SYS_personality, {0x0400000}, E(EPERM)}, /* READ_IMPLIES_EXEC */
-        {"default", X86, SYS_personality, {0x0040000}, E(EPERM)}, /* ADDR_NO_RANDOMIZE */
-        {"default", X86, SYS_ioctl, {0, 0x5401}, ALLOW}, /* TCGETS */
-        {"default", X86, SYS_ioctl, {0, 0x5412}, E(EPERM)}, /* TIOCSTI */
-        {"default", X86, SYS_ioctl, {0, 0xdead00005412ULL}, E(EPERM)}, /* the kernel reads 32 bits */
-        {"default", X86, SYS_ioctl, {0, 0x541C}, E(EPERM)}, /* TIOCLINUX */
-        {"default", X86, SYS_socket, {1}, ALLOW},
-        {"default", X86, SYS_socket, {2}, ALLOW},
-        {"default", X86, SYS_socket, {10}, ALLOW},
-        {"default", X86, SYS_socket, {16}, E(EAFNOSUPPORT)}, /* netlink */
-        {"default", X86, SYS_socket, {17}, E(EAFNOSUPPORT)}, /* packet */
-        {"default", X86, SYS_socket, {40}, E(EAFNOSUPPORT)}, /* vsock */
-        {"default", X86, SYS_socket, {0x100000002ULL}, E(EAFNOSUPPORT)},
-        {"default", X86, SYS_vmsplice, {0}, E(EPERM)},
-        {"default", X86, 460, {0}, E(ENOSYS)}, /* newer than libseccomp's table */
-        {"default", X86, 511, {0}, E(ENOSYS)},
-        {"default", X86, 0xffffffff, {0}, E(ENOSYS)},
-        /* other ABIs: never fall through to allow */
-        {"default", X86, X32 | SYS_read, {0}, KILL},
-        {"default", X86, X32 | 520, {0}, KILL}, /* x32 execve */
-        {"default", X86, X32 | SYS_mount, {0}, KILL},
-        {"default", AUDIT_ARCH_I386, 3, {0}, KILL},  /* i386 read */
-        {"default", AUDIT_ARCH_I386, 11, {0}, KILL}, /* i386 execve */
-        {"default", AUDIT_ARCH_AARCH64, 63, {0}, KILL},
-        /* baseline: Docker's surface */
-        {"baseline", X86, SYS_read, {0}, ALLOW},
-        {"baseline", X86, SYS_ptrace, {0}, ALLOW},
-        {"baseline", X86, SYS_process_vm_readv, {0}, ALLOW},
-        {"baseline", X86, SYS_keyctl, {0}, ALLOW},
-        {"baseline", X86, SYS_ioctl, {0, 0x5412}, ALLOW},
-        {"baseline", X86, SYS_socket, {16}, ALLOW},
-        {"baseline", X86, SYS_mount, {0}, E(EPERM)},
-        {"baseline", X86, SYS_clone, {0x10000000}, E(EPERM)},
-        {"baseline", X86, SYS_clone3, {0}, E(ENOSYS)},
-        {"baseline", X86, SYS_io_uring_setup, {0}, E(EPERM)},
-        {"baseline", X86, SYS_bpf, {0}, E(EPERM)},
-        {"baseline", X86, X32 | SYS_read, {0}, KILL},
-        {"baseline", AUDIT_ARCH_I386, 3, {0}, KILL},
-        /* strict */
-        {"strict", X86, SYS_read, {0}, ALLOW},
-        {"strict", X86, SYS_socket, {1}, ALLOW},
-        {"strict", X86, SYS_socket, {2}, E(EAFNOSUPPORT)},
-        {"strict", X86, SYS_socket, {10}, E(EAFNOSUPPORT)},
-        {"strict", X86, SYS_shmget, {0}, E(EPERM)},
-        {"strict", X86, SYS_io_setup, {0}, E(EPERM)},
-        {"strict", X86, SYS_pipe2, {0}, ALLOW},
-        {"strict", X86, SYS_ptrace, {0}, E(EPERM)},
-        {"strict", X86, SYS_clone, {0x10000000}, E(EPERM)},
-        {"strict", X86, SYS_clone3, {0}, E(ENOSYS)},
-        {"strict", X86, X32 | SYS_read, {0}, KILL},
-        {"strict", AUDIT_ARCH_I386, 3, {0}, KILL},
-        /* audit: enforcing program as default */
-        {"audit", X86, SYS_read, {0}, ALLOW},
-        {"audit", X86, SYS_mount, {0}, E(EPERM)},
-        {"audit", X86, X32 | SYS_read, {0}, KILL},
-        /* argument-condition edges */
-        {FIX "conditions.yaml", X86, SYS_mmap, {0, 4096, 3}, ALLOW},
-        {FIX "conditions.yaml", X86, SYS_mmap, {0, 4096, 7}, KILL},
-        {FIX "conditions.yaml", X86, SYS_openat, {0, 0, 1}, E(EACCES)},
-        {FIX "conditions.yaml", X86, SYS_openat, {0, 0, 0x241}, E(EACCES)},
-        {FIX "conditions.yaml", X86, SYS_openat, {0, 0, 2}, ALLOW},
-        {FIX "conditions.yaml", X86, SYS_kill, {1, 15}, ALLOW},
-        {FIX "conditions.yaml", X86, SYS_kill, {1, 16}, E(ENOSYS)},
-        {FIX "conditions.yaml", X86, SYS_kill, {0, 9}, E(ENOSYS)},
-        {FIX "conditions.yaml", X86, SYS_kill, {0x100000000ULL, 9}, ALLOW},
-        {FIX "conditions.yaml", X86, SYS_lseek, {0, 0, 2}, ALLOW},
-        {FIX "conditions.yaml", X86, SYS_lseek, {0, 0, 3}, SECCOMP_RET_TRAP},
-        {FIX "conditions.yaml", X86, SYS_getpid, {0}, SECCOMP_RET_LOG},
-        {FIX "conditions.yaml", X86, SYS_close, {0}, E(ENOSYS)},
+    /* default: the everyday surface */
+    {"default", X86, SYS_read, {0}, ALLOW},
+    {"default", X86, SYS_write, {1}, ALLOW},
+    {"default", X86, SYS_mmap, {0}, ALLOW},
+    {"default", X86, SYS_execve, {0}, ALLOW},
+    {"default", X86, SYS_futex, {0}, ALLOW},
+    {"default", X86, SYS_getrandom, {0}, ALLOW},
+    {"default", X86, SYS_rseq, {0}, ALLOW},
+    {"default", X86, SYS_clone, {0x3d0f00}, ALLOW},   /* pthread_create's flags */
+    {"default", X86, SYS_clone, {0x01200011}, ALLOW}, /* fork's flags */
+    {"default", X86, SYS_clone3, {0}, E(ENOSYS)},
+    {"default", X86, SYS_clone, {0x10000000}, E(EPERM)},  /* CLONE_NEWUSER */
+    {"default", X86, SYS_clone, {0x40010000}, E(EPERM)},  /* CLONE_NEWNET|CLONE_THREAD */
+    {"default", X86, SYS_clone, {0x00000080}, E(EPERM)},  /* CLONE_NEWTIME */
+    {"default", X86, SYS_clone, {0x02000000}, E(EPERM)},  /* CLONE_NEWCGROUP */
+    {"default", X86, SYS_clone, {0x100000000ULL}, ALLOW}, /* high bits: not a namespace flag */
+    {"default", X86, SYS_unshare, {0}, E(EPERM)},
+    {"default", X86, SYS_setns, {0}, E(EPERM)},
+    {"default", X86, SYS_mount, {0}, E(EPERM)},
+    {"default", X86, SYS_umount2, {0}, E(EPERM)},
+    {"default", X86, SYS_fsopen, {0}, E(EPERM)},
+    {"default", X86, SYS_open_tree, {0}, E(EPERM)},
+    {"default", X86, SYS_move_mount, {0}, E(EPERM)},
+    {"default", X86, SYS_pivot_root, {0}, E(EPERM)},
+    {"default", X86, SYS_chroot, {0}, E(EPERM)},
+    {"default", X86, SYS_ptrace, {0}, E(EPERM)},
+    {"default", X86, SYS_process_vm_readv, {0}, E(EPERM)},
+    {"default", X86, SYS_process_vm_writev, {0}, E(EPERM)},
+    {"default", X86, SYS_bpf, {0}, E(EPERM)},
+    {"default", X86, SYS_perf_event_open, {0}, E(EPERM)},
+    {"default", X86, SYS_keyctl, {0}, E(EPERM)},
+    {"default", X86, SYS_add_key, {0}, E(EPERM)},
+    {"default", X86, SYS_request_key, {0}, E(EPERM)},
+    {"default", X86, SYS_init_module, {0}, E(EPERM)},
+    {"default", X86, SYS_finit_module, {0}, E(EPERM)},
+    {"default", X86, SYS_delete_module, {0}, E(EPERM)},
+    {"default", X86, SYS_kexec_load, {0}, E(EPERM)},
+    {"default", X86, SYS_kexec_file_load, {0}, E(EPERM)},
+    {"default", X86, SYS_io_uring_setup, {0}, E(EPERM)},
+    {"default", X86, SYS_io_uring_enter, {0}, E(EPERM)},
+    {"default", X86, SYS_io_uring_register, {0}, E(EPERM)},
+    {"default", X86, SYS_userfaultfd, {0}, E(EPERM)},
+    {"default", X86, SYS_open_by_handle_at, {0}, E(EPERM)},
+    {"default", X86, SYS_name_to_handle_at, {0}, E(EPERM)},
+    {"default", X86, SYS_reboot, {0}, E(EPERM)},
+    {"default", X86, SYS_settimeofday, {0}, E(EPERM)},
+    {"default", X86, SYS_clock_settime, {0}, E(EPERM)},
+    {"default", X86, SYS_clock_adjtime, {0}, E(EPERM)},
+    {"default", X86, SYS_adjtimex, {0}, E(EPERM)},
+    {"default", X86, SYS_acct, {0}, E(EPERM)},
+    {"default", X86, SYS_swapon, {0}, E(EPERM)},
+    {"default", X86, SYS_swapoff, {0}, E(EPERM)},
+    {"default", X86, SYS_quotactl, {0}, E(EPERM)},
+    {"default", X86, SYS_syslog, {0}, E(EPERM)},
+    {"default", X86, SYS_lookup_dcookie, {0}, E(EPERM)},
+    {"default", X86, SYS_fanotify_init, {0}, E(EPERM)},
+    {"default", X86, SYS_iopl, {0}, E(EPERM)},
+    {"default", X86, SYS_ioperm, {0}, E(EPERM)},
+    {"default", X86, SYS_personality, {0}, ALLOW},
+    {"default", X86, SYS_personality, {0x8}, ALLOW},
+    {"default", X86, SYS_personality, {0x20008}, ALLOW},
+    {"default", X86, SYS_personality, {0xffffffff}, ALLOW},        /* query */
+    {"default", X86, SYS_personality, {0x0400000}, E(EPERM)},      /* READ_IMPLIES_EXEC */
+    {"default", X86, SYS_personality, {0x0040000}, E(EPERM)},      /* ADDR_NO_RANDOMIZE */
+    {"default", X86, SYS_ioctl, {0, 0x5401}, ALLOW},               /* TCGETS */
+    {"default", X86, SYS_ioctl, {0, 0x5412}, E(EPERM)},            /* TIOCSTI */
+    {"default", X86, SYS_ioctl, {0, 0xdead00005412ULL}, E(EPERM)}, /* the kernel reads 32 bits */
+    {"default", X86, SYS_ioctl, {0, 0x541C}, E(EPERM)},            /* TIOCLINUX */
+    {"default", X86, SYS_socket, {1}, ALLOW},
+    {"default", X86, SYS_socket, {2}, ALLOW},
+    {"default", X86, SYS_socket, {10}, ALLOW},
+    {"default", X86, SYS_socket, {16}, E(EAFNOSUPPORT)}, /* netlink */
+    {"default", X86, SYS_socket, {17}, E(EAFNOSUPPORT)}, /* packet */
+    {"default", X86, SYS_socket, {40}, E(EAFNOSUPPORT)}, /* vsock */
+    {"default", X86, SYS_socket, {0x100000002ULL}, E(EAFNOSUPPORT)},
+    {"default", X86, SYS_vmsplice, {0}, E(EPERM)},
+    {"default", X86, 460, {0}, E(ENOSYS)}, /* newer than libseccomp's table */
+    {"default", X86, 511, {0}, E(ENOSYS)},
+    {"default", X86, 0xffffffff, {0}, E(ENOSYS)},
+    /* other ABIs: never fall through to allow */
+    {"default", X86, X32 | SYS_read, {0}, KILL},
+    {"default", X86, X32 | 520, {0}, KILL}, /* x32 execve */
+    {"default", X86, X32 | SYS_mount, {0}, KILL},
+    {"default", AUDIT_ARCH_I386, 3, {0}, KILL},  /* i386 read */
+    {"default", AUDIT_ARCH_I386, 11, {0}, KILL}, /* i386 execve */
+    {"default", AUDIT_ARCH_AARCH64, 63, {0}, KILL},
+    /* baseline: Docker's surface */
+    {"baseline", X86, SYS_read, {0}, ALLOW},
+    {"baseline", X86, SYS_ptrace, {0}, ALLOW},
+    {"baseline", X86, SYS_process_vm_readv, {0}, ALLOW},
+    {"baseline", X86, SYS_keyctl, {0}, ALLOW},
+    {"baseline", X86, SYS_ioctl, {0, 0x5412}, ALLOW},
+    {"baseline", X86, SYS_socket, {16}, ALLOW},
+    {"baseline", X86, SYS_mount, {0}, E(EPERM)},
+    {"baseline", X86, SYS_clone, {0x10000000}, E(EPERM)},
+    {"baseline", X86, SYS_clone3, {0}, E(ENOSYS)},
+    {"baseline", X86, SYS_io_uring_setup, {0}, E(EPERM)},
+    {"baseline", X86, SYS_bpf, {0}, E(EPERM)},
+    {"baseline", X86, X32 | SYS_read, {0}, KILL},
+    {"baseline", AUDIT_ARCH_I386, 3, {0}, KILL},
+    /* strict */
+    {"strict", X86, SYS_read, {0}, ALLOW},
+    {"strict", X86, SYS_socket, {1}, ALLOW},
+    {"strict", X86, SYS_socket, {2}, E(EAFNOSUPPORT)},
+    {"strict", X86, SYS_socket, {10}, E(EAFNOSUPPORT)},
+    {"strict", X86, SYS_shmget, {0}, E(EPERM)},
+    {"strict", X86, SYS_io_setup, {0}, E(EPERM)},
+    {"strict", X86, SYS_pipe2, {0}, ALLOW},
+    {"strict", X86, SYS_ptrace, {0}, E(EPERM)},
+    {"strict", X86, SYS_clone, {0x10000000}, E(EPERM)},
+    {"strict", X86, SYS_clone3, {0}, E(ENOSYS)},
+    {"strict", X86, X32 | SYS_read, {0}, KILL},
+    {"strict", AUDIT_ARCH_I386, 3, {0}, KILL},
+    /* audit: enforcing program as default */
+    {"audit", X86, SYS_read, {0}, ALLOW},
+    {"audit", X86, SYS_mount, {0}, E(EPERM)},
+    {"audit", X86, X32 | SYS_read, {0}, KILL},
+    /* argument-condition edges */
+    {FIX "conditions.yaml", X86, SYS_mmap, {0, 4096, 3}, ALLOW},
+    {FIX "conditions.yaml", X86, SYS_mmap, {0, 4096, 7}, KILL},
+    {FIX "conditions.yaml", X86, SYS_openat, {0, 0, 1}, E(EACCES)},
+    {FIX "conditions.yaml", X86, SYS_openat, {0, 0, 0x241}, E(EACCES)},
+    {FIX "conditions.yaml", X86, SYS_openat, {0, 0, 2}, ALLOW},
+    {FIX "conditions.yaml", X86, SYS_kill, {1, 15}, ALLOW},
+    {FIX "conditions.yaml", X86, SYS_kill, {1, 16}, E(ENOSYS)},
+    {FIX "conditions.yaml", X86, SYS_kill, {0, 9}, E(ENOSYS)},
+    {FIX "conditions.yaml", X86, SYS_kill, {0x100000000ULL, 9}, ALLOW},
+    {FIX "conditions.yaml", X86, SYS_lseek, {0, 0, 2}, ALLOW},
+    {FIX "conditions.yaml", X86, SYS_lseek, {0, 0, 3}, SECCOMP_RET_TRAP},
+    {FIX "conditions.yaml", X86, SYS_getpid, {0}, SECCOMP_RET_LOG},
+    {FIX "conditions.yaml", X86, SYS_close, {0}, E(ENOSYS)},
 };
 
 START_TEST(test_rows)
@@ -377,7 +379,7 @@ START_TEST(test_model_agrees)
 
                         memcpy(sd.args, samples[s], sizeof(sd.args));
                         ck_assert_msg(sbx_bpf_run(plan->seccomp, plan->seccomp_len, &sd) ==
-                                              pol_decide(pol, nr, samples[s], &origin),
+                                          pol_decide(pol, nr, samples[s], &origin),
                                       "%s nr %d sample %zu", name, nr, s);
                 }
         sbx_plan_free(plan);
@@ -415,18 +417,18 @@ START_TEST(test_docker_import)
         sbx_policy *pol = NULL;
         sbx_plan *plan;
         static const struct row drows[] = {
-                {"", X86, SYS_read, {0}, ALLOW},
-                {"", X86, SYS_clone, {0}, ALLOW},
-                {"", X86, SYS_mount, {0}, ALLOW}, /* podman's profile leaves mount to caps */
-                {"", X86, SYS_kexec_load, {0}, E(EPERM)},
-                {"", X86, SYS_bpf, {0}, E(EPERM)}, /* needs CAP_SYS_ADMIN */
-                {"", X86, SYS_personality, {8}, ALLOW},
-                {"", X86, SYS_personality, {0x0400000}, E(ENOSYS)},
-                {"", X86, SYS_socket, {16, 3, 9}, E(EINVAL)}, /* NETLINK_AUDIT */
-                {"", X86, SYS_socket, {2, 1, 0}, ALLOW},
-                {"", X86, 500, {0}, E(ENOSYS)},
-                {"", X86, X32 | SYS_read, {0}, KILL},
-                {"", AUDIT_ARCH_I386, 3, {0}, KILL},
+            {"", X86, SYS_read, {0}, ALLOW},
+            {"", X86, SYS_clone, {0}, ALLOW},
+            {"", X86, SYS_mount, {0}, ALLOW}, /* podman's profile leaves mount to caps */
+            {"", X86, SYS_kexec_load, {0}, E(EPERM)},
+            {"", X86, SYS_bpf, {0}, E(EPERM)}, /* needs CAP_SYS_ADMIN */
+            {"", X86, SYS_personality, {8}, ALLOW},
+            {"", X86, SYS_personality, {0x0400000}, E(ENOSYS)},
+            {"", X86, SYS_socket, {16, 3, 9}, E(EINVAL)}, /* NETLINK_AUDIT */
+            {"", X86, SYS_socket, {2, 1, 0}, ALLOW},
+            {"", X86, 500, {0}, E(ENOSYS)},
+            {"", X86, X32 | SYS_read, {0}, KILL},
+            {"", AUDIT_ARCH_I386, 3, {0}, KILL},
         };
 
         ck_assert_int_eq(sbx_policy_import_docker(src, f, &err), 0);
@@ -503,20 +505,20 @@ START_TEST(test_extends_merge)
         struct seccomp_data sd = {.nr = SYS_chmod, .arch = X86};
 
         ck_assert_str_eq(p->policy_name, "child");
-        ck_assert_uint_eq(p->memory_max.value, 512ULL << 20);           /* child replaces */
+        ck_assert_uint_eq(p->memory_max.value, 512ULL << 20); /* child replaces */
         ck_assert_str_eq(p->memory_max.origin, FIX "child.yaml:5: limits.memory");
-        ck_assert_uint_eq(p->pids_max.value, 64);                       /* parent kept */
+        ck_assert_uint_eq(p->pids_max.value, 64); /* parent kept */
         ck_assert_str_eq(p->pids_max.origin, FIX "./parent.yaml:7: limits.pids");
-        ck_assert_uint_eq(p->timeout.value, 300000);                    /* grandparent kept */
+        ck_assert_uint_eq(p->timeout.value, 300000); /* grandparent kept */
         ck_assert_int_eq(p->net, SBX_NET_NONE);
-        ck_assert_uint_eq(p->n_tmpfs, 3);                               /* merged by path */
+        ck_assert_uint_eq(p->n_tmpfs, 3); /* merged by path */
         ck_assert_str_eq(p->tmpfs[0].path, "/tmp");
         ck_assert_uint_eq(p->tmpfs[0].size, 128ULL << 20);
         ck_assert_str_eq(p->tmpfs[2].path, "/data");
-        ck_assert_uint_eq(p->caps_keep, 1ULL << 10);                    /* replaced */
-        ck_assert_str_eq(p->env_set[2], "A=1");                         /* merged by name */
+        ck_assert_uint_eq(p->caps_keep, 1ULL << 10); /* replaced */
+        ck_assert_str_eq(p->env_set[2], "A=1");      /* merged by name */
         ck_assert_str_eq(p->env_set[3], "B=2");
-        ck_assert_str_eq(p->env_pass[0], "TERM");                       /* union */
+        ck_assert_str_eq(p->env_pass[0], "TERM"); /* union */
         ck_assert_str_eq(p->env_pass[1], "LANG");
         ck_assert_uint_eq(sbx_bpf_run(p->seccomp, p->seccomp_len, &sd), ALLOW);
         sd.nr = SYS_ptrace;
@@ -569,10 +571,12 @@ START_TEST(test_explain_call)
         char *s;
 
         s = capture_explain("default", "clone", a1);
-        ck_assert_str_eq(s, "clone (56): errno EPERM\n  rule: baseline.yaml:13: kernel.namespaces\n");
+        ck_assert_str_eq(s,
+                         "clone (56): errno EPERM\n  rule: baseline.yaml:13: kernel.namespaces\n");
         free(s);
         s = capture_explain("default", "ioctl", a2);
-        ck_assert_str_eq(s, "ioctl (16): errno EPERM\n  rule: default.yaml:16: kernel.terminal-injection\n");
+        ck_assert_str_eq(
+            s, "ioctl (16): errno EPERM\n  rule: default.yaml:16: kernel.terminal-injection\n");
         free(s);
         s = capture_explain("default", "socket", a3);
         ck_assert_str_eq(s, "socket (41): allow\n  rule: default.yaml:56: syscalls.rules\n");
@@ -666,16 +670,16 @@ START_TEST(test_bpf_interpreter)
 {
         /* scratch memory, ALU and X register, the way the kernel runs them */
         struct sock_filter prog[] = {
-                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),   /* A = nr */
-                BPF_STMT(BPF_ST, 3),                     /* M[3] = A */
-                BPF_STMT(BPF_LDX | BPF_IMM, 5),          /* X = 5 */
-                BPF_STMT(BPF_ALU | BPF_ADD | BPF_X, 0),  /* A += X */
-                BPF_STMT(BPF_ALU | BPF_LSH | BPF_K, 1),  /* A <<= 1 */
-                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 20, 1, 0),
-                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-                BPF_STMT(BPF_LD | BPF_MEM, 3),
-                BPF_STMT(BPF_ALU | BPF_OR | BPF_K, SECCOMP_RET_ERRNO),
-                BPF_STMT(BPF_RET | BPF_A, 0),
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),  /* A = nr */
+            BPF_STMT(BPF_ST, 3),                    /* M[3] = A */
+            BPF_STMT(BPF_LDX | BPF_IMM, 5),         /* X = 5 */
+            BPF_STMT(BPF_ALU | BPF_ADD | BPF_X, 0), /* A += X */
+            BPF_STMT(BPF_ALU | BPF_LSH | BPF_K, 1), /* A <<= 1 */
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 20, 1, 0),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+            BPF_STMT(BPF_LD | BPF_MEM, 3),
+            BPF_STMT(BPF_ALU | BPF_OR | BPF_K, SECCOMP_RET_ERRNO),
+            BPF_STMT(BPF_RET | BPF_A, 0),
         };
         struct sock_filter bad_load[] = {BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 64),
                                          BPF_STMT(BPF_RET | BPF_K, ALLOW)};

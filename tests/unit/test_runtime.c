@@ -13,8 +13,8 @@ static const struct {
         const char *in;
         uint64_t ms;
 } durations[] = {
-        {"300", 300000}, {"30s", 30000}, {"500ms", 500}, {"1.5m", 90000},
-        {"2h", 7200000}, {".5s", 500},   {"1ms", 1},     {"1d", 86400000},
+    {"300", 300000}, {"30s", 30000}, {"500ms", 500}, {"1.5m", 90000},
+    {"2h", 7200000}, {".5s", 500},   {"1ms", 1},     {"1d", 86400000},
 };
 
 START_TEST(duration_ok)
@@ -28,8 +28,8 @@ START_TEST(duration_ok)
 }
 END_TEST
 
-static const char *const bad_durations[] = {"", "abc", "10parsecs", "0", "0.1ms", "-5s",
-                                            "9999h", "5 s", "1e400"};
+static const char *const bad_durations[] = {"",    "abc",   "10parsecs", "0",    "0.1ms",
+                                            "-5s", "9999h", "5 s",       "1e400"};
 
 START_TEST(duration_bad)
 {
@@ -51,10 +51,16 @@ static const struct {
         const char *in;
         uint64_t bytes;
 } sizes[] = {
-        {"4096", 4096},          {"64K", 65536},          {"512M", 536870912ULL},
-        {"1G", 1073741824ULL},   {"1GiB", 1073741824ULL}, {"2GB", 2000000000ULL},
-        {"0", 0},                {"3T", 3298534883328ULL}, {"10kB", 10000},
-        {"7B", 7},
+    {"4096", 4096},
+    {"64K", 65536},
+    {"512M", 536870912ULL},
+    {"1G", 1073741824ULL},
+    {"1GiB", 1073741824ULL},
+    {"2GB", 2000000000ULL},
+    {"0", 0},
+    {"3T", 3298534883328ULL},
+    {"10kB", 10000},
+    {"7B", 7},
 };
 
 START_TEST(size_ok)
@@ -68,8 +74,8 @@ END_TEST
 
 START_TEST(size_bad)
 {
-        static const char *const bad[] = {"", "M", "12Q", "-1", "99999999999999999999",
-                                          "17179869184G", "2 GB", "1.5G", "64k"};
+        static const char *const bad[] = {
+            "", "M", "12Q", "-1", "99999999999999999999", "17179869184G", "2 GB", "1.5G", "64k"};
         for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
                 uint64_t b;
                 ck_assert_msg(sbx_units_size(bad[i], &b) == -1, "accepted `%s`", bad[i]);
@@ -94,7 +100,7 @@ START_TEST(volume_parse)
         free(src);
         free(dst);
 
-        static const char *const bad[] = {"nocolon", "rel:/b", "/a:rel", "/a:/b:rx",
+        static const char *const bad[] = {"nocolon",      "rel:/b",   "/a:rel", "/a:/b:rx",
                                           "/a/../etc:/b", "/a:/b/..", "/a:/"};
         for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
                 err = NULL;
@@ -112,9 +118,9 @@ END_TEST
 /* Real lines: a hybrid host (cgroup2 beside v1), a pure v2 host, a path with
  * a space (escaped \040), and optional fields of varying count. */
 static const char hybrid[] =
-        "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
-        "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime shared:15 - cgroup cgroup rw,memory\n"
-        "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime shared:9 master:3 - cgroup2 cgroup2 rw\n";
+    "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+    "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime shared:15 - cgroup cgroup rw,memory\n"
+    "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime shared:9 master:3 - cgroup2 cgroup2 rw\n";
 static const char pure_v2[] = "24 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
                               "30 24 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\n";
 static const char spaced[] = "30 24 0:26 / /mnt/my\\040cgroup rw - cgroup2 none rw\n";
@@ -183,8 +189,8 @@ START_TEST(subid_overlap)
         ck_assert_str_eq(who, "bob");
         free(who);
         /* touching ends do not overlap */
-        ck_assert_ptr_null(sbx_subid_overlap("c:2113994752:5\nd:2113929211:5\n", 2113929216,
-                                             65536));
+        ck_assert_ptr_null(
+            sbx_subid_overlap("c:2113994752:5\nd:2113929211:5\n", 2113929216, 65536));
         who = sbx_subid_overlap("e:2113929215:2\n", 2113929216, 65536);
         ck_assert_str_eq(who, "e");
         free(who);
@@ -194,9 +200,10 @@ END_TEST
 
 START_TEST(run_args_full)
 {
-        char *argv[] = {"run", "-p", "strict", "-r", "/srv/root", "-t", "30s", "-e", "A=1",
-                        "--env", "B=2", "-w", "/work", "-v", "/a:/b:ro", "--json", "-", "-q",
-                        "--", "python3", "-c", "print(1)", NULL};
+        char *argv[] = {"run",   "-p",      "strict",   "-r",       "/srv/root", "-t",
+                        "30s",   "-e",      "A=1",      "--env",    "B=2",       "-w",
+                        "/work", "-v",      "/a:/b:ro", "--json",   "-",         "-q",
+                        "--",    "python3", "-c",       "print(1)", NULL};
         struct run_args a;
         sbx_error *err = NULL;
 
@@ -236,16 +243,16 @@ static const struct {
         const char *argv[6];
         const char *msg;
 } bad_args[] = {
-        {{"run", NULL}, "run: no command given (usage: sbx run [OPTIONS] -- CMD [ARG...])"},
-        {{"run", "--", NULL}, "run: no command given (usage: sbx run [OPTIONS] -- CMD [ARG...])"},
-        {{"run", "--frob", "--", "x", NULL}, "run: unknown option `--frob` (see 'sbx run --help')"},
-        {{"run", "-Z", "x", NULL}, "run: unknown option `-Z` (see 'sbx run --help')"},
-        {{"run", "-t", NULL}, "run: option `-t` needs a value"},
-        {{"run", "-t", "5y", "x", NULL},
-         "--timeout: invalid duration `5y`: expected a number and ms, s, m, h or d (250ms, 30s, "
-         "1.5m), from 1ms to a year"},
-        {{"run", "-e", "NOVALUE", "x", NULL}, "--env `NOVALUE`: expected K=V"},
-        {{"run", "-w", "rel", "x", NULL}, "--workdir `rel`: must be an absolute path"},
+    {{"run", NULL}, "run: no command given (usage: sbx run [OPTIONS] -- CMD [ARG...])"},
+    {{"run", "--", NULL}, "run: no command given (usage: sbx run [OPTIONS] -- CMD [ARG...])"},
+    {{"run", "--frob", "--", "x", NULL}, "run: unknown option `--frob` (see 'sbx run --help')"},
+    {{"run", "-Z", "x", NULL}, "run: unknown option `-Z` (see 'sbx run --help')"},
+    {{"run", "-t", NULL}, "run: option `-t` needs a value"},
+    {{"run", "-t", "5y", "x", NULL},
+     "--timeout: invalid duration `5y`: expected a number and ms, s, m, h or d (250ms, 30s, "
+     "1.5m), from 1ms to a year"},
+    {{"run", "-e", "NOVALUE", "x", NULL}, "--env `NOVALUE`: expected K=V"},
+    {{"run", "-w", "rel", "x", NULL}, "--workdir `rel`: must be an absolute path"},
 };
 
 START_TEST(run_args_bad)
@@ -287,8 +294,7 @@ START_TEST(result_json)
         r.oom_killed = true;
         r.has_cgroup = true;
         r.memory_peak = 4096;
-        sbx_result_add_degradation(&r, "pids.max", "512", "no pids controller",
-                                   "RLIMIT_NPROC=512");
+        sbx_result_add_degradation(&r, "pids.max", "512", "no pids controller", "RLIMIT_NPROC=512");
         text = sbx_result_to_json(&r);
         j = json_loads(text, 0, &je);
         ck_assert_ptr_nonnull(j);
