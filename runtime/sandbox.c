@@ -25,6 +25,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/audit.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -303,6 +304,28 @@ static int check_id_range(sbx_error **err)
         return 0;
 }
 
+/* The command hands the audit listener over with sendmsg and close after
+ * its filter is loaded: were either denied, the call would wait for an
+ * answer from a listener nobody holds yet. */
+static int check_audit_handover(const sbx_plan *p, sbx_error **err)
+{
+        static const struct {
+                int nr;
+                const char *name;
+        } calls[] = {{SYS_sendmsg, "sendmsg"}, {SYS_close, "close"}};
+
+        for (size_t i = 0; i < ARRAY_SIZE(calls); i++) {
+                struct seccomp_data sd = {.nr = calls[i].nr, .arch = AUDIT_ARCH_X86_64};
+                uint32_t act = sbx_bpf_run(p->seccomp, p->seccomp_len, &sd);
+                if ((act & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
+                        return sbx_fail(err,
+                                        "policy `%s` audits denied syscalls but does not allow "
+                                        "`%s`, which hands the audit over to sbx",
+                                        p->policy_name, calls[i].name);
+        }
+        return 0;
+}
+
 static int check_input(struct sbx_sandbox *sb, sbx_error **err)
 {
         const sbx_plan *p = sb->plan;
@@ -324,6 +347,8 @@ static int check_input(struct sbx_sandbox *sb, sbx_error **err)
                                 (unsigned long long)p->timeout.value,
                                 p->timeout.origin ? p->timeout.origin : "built-in");
         if (geteuid() == 0 && check_id_range(err) < 0)
+                return -1;
+        if (p->audit != SBX_AUDIT_NONE && check_audit_handover(p, err) < 0)
                 return -1;
         if (sb->workdir && sb->workdir[0] != '/')
                 return sbx_fail(err, "workdir `%s`: must be an absolute path", sb->workdir);
@@ -448,7 +473,9 @@ static __attribute__((noreturn)) void run_command(const struct child_ctx *c)
                         child_fail(c, err);
                 }
                 /* The listener answers denied calls: it must leave the
-                 * sandbox before anything untrusted runs. */
+                 * sandbox before anything untrusted runs.  sendmsg and
+                 * close already run under the new filter (check_input made
+                 * sure it allows them). */
                 if (sbx_send_fd(c->audit_fd, (int)listener) < 0) {
                         sbx_fail_errno(&err, errno, "hand the seccomp listener to the supervisor");
                         child_fail(c, err);
@@ -461,8 +488,11 @@ static __attribute__((noreturn)) void run_command(const struct child_ctx *c)
         }
         environ = c->envp;
         execvp(c->sb->argv[0], c->sb->argv);
-        send_msg(c->msg_fd, 'X', errno, c->sb->argv[0]);
-        _exit(errno == ENOENT ? SBX_EXIT_NOT_FOUND : SBX_EXIT_CANNOT_EXEC);
+        {
+                int e = errno; /* send_msg may change it */
+                send_msg(c->msg_fd, 'X', e, c->sb->argv[0]);
+                _exit(e == ENOENT ? SBX_EXIT_NOT_FOUND : SBX_EXIT_CANNOT_EXEC);
+        }
 }
 
 /* pid 1: reap everything, forward signals to the command, report its

@@ -430,6 +430,13 @@ assert d["mount"]["count"] == 1, d
 PY
 }
 
+test_audit_refused_when_handover_denied() {
+	# The listener is handed over with sendmsg under the new filter; a policy
+	# denying it would hang the command, so it is refused up front.
+	printf 'sbx-policy: 1\nextends: audit\nsyscalls:\n  deny: [sendmsg]\n' >"$WORK/a2.yaml"
+	bad_input "does not allow \`sendmsg\`" run -q -p "$WORK/a2.yaml" -- true
+}
+
 test_not_audited_record_says_null() {
 	expect_status 0 "$SBX" run -q --json "$WORK/r.json" -- true
 	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["denied_syscalls"] is None, r' "$WORK/r.json"
