@@ -45,48 +45,54 @@ static int openat2_in_root(int rootfd, const char *path, int flags)
 }
 
 /* Create `path` (and its parents) below rootfd as directories, or as an empty
- * file when `file` is set; return an O_PATH fd of it. */
+ * file when `file` is set; return an O_PATH fd of it.  Each component is
+ * created in a parent opened with RESOLVE_IN_ROOT, never through a path
+ * the kernel would resolve from the host's root: an image whose `a` is a
+ * symlink to /tmp must not make `a/b` a directory /tmp/b of the host. */
 static int make_target(int rootfd, const char *path, bool file, sbx_error **err)
 {
-        cleanup_free char *copy = xstrdup(path);
-        char *slash = copy;
-        int fd;
+        cleanup_free char *prefix = xstrdup(path);
+        int fd = openat2_in_root(rootfd, path, O_PATH);
+        size_t len = strlen(prefix);
 
-        while ((slash = strchr(slash + 1, '/')) != NULL) {
-                *slash = '\0';
-                if (mkdirat(rootfd, copy + (copy[0] == '/'), 0755) < 0 && errno != EEXIST) {
-                        /* Parents may be symlinks: create them inside the root. */
-                        cleanup_close int pfd = -1;
-                        char *last = strrchr(copy, '/');
-                        *last = '\0';
-                        pfd = openat2_in_root(rootfd, copy, O_PATH | O_DIRECTORY);
-                        *last = '/';
-                        if (pfd < 0 || (mkdirat(pfd, last + 1, 0755) < 0 && errno != EEXIST))
-                                return sbx_fail_errno(err, errno, "create `%s`", copy);
-                }
-                *slash = '/';
-        }
-        fd = openat2_in_root(rootfd, path, O_PATH);
         if (fd >= 0)
                 return fd;
-        {
-                cleanup_close int pfd = -1;
-                char *last = strrchr(copy, '/');
-                const char *name = last ? last + 1 : copy;
-                if (last)
-                        *last = '\0';
-                pfd = openat2_in_root(rootfd, last ? copy : "/", O_PATH | O_DIRECTORY);
-                if (pfd < 0)
-                        return sbx_fail_errno(err, errno, "open parent of `%s`", path);
-                if (file) {
-                        int f = openat(pfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
-                        if (f < 0 && errno != EEXIST)
-                                return sbx_fail_errno(err, errno, "create `%s`", path);
-                        if (f >= 0)
-                                close(f);
-                } else if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST) {
-                        return sbx_fail_errno(err, errno, "create `%s`", path);
+        for (size_t i = 1; i <= len; i++) {
+                cleanup_close int pfd = -1, cur = -1;
+                char saved = prefix[i];
+                char *name;
+                bool last = i == len;
+
+                if (!last && prefix[i] != '/')
+                        continue;
+                prefix[i] = '\0';
+                cur = openat2_in_root(rootfd, prefix, O_PATH);
+                if (cur < 0) {
+                        name = strrchr(prefix, '/');
+                        if (name == NULL) { /* a relative single component */
+                                pfd = openat2_in_root(rootfd, "/", O_PATH | O_DIRECTORY);
+                                name = prefix;
+                        } else {
+                                *name = '\0';
+                                pfd = openat2_in_root(rootfd, prefix[0] ? prefix : "/",
+                                                      O_PATH | O_DIRECTORY);
+                                *name++ = '/';
+                        }
+                        if (pfd < 0)
+                                return sbx_fail_errno(err, errno, "open parent of `%s`", prefix);
+                        if (last && file) {
+                                int f = openat(pfd, name,
+                                               O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+                                               0644);
+                                if (f < 0 && errno != EEXIST)
+                                        return sbx_fail_errno(err, errno, "create `%s`", path);
+                                if (f >= 0)
+                                        close(f);
+                        } else if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST) {
+                                return sbx_fail_errno(err, errno, "create `%s`", prefix);
+                        }
                 }
+                prefix[i] = saved;
         }
         fd = openat2_in_root(rootfd, path, O_PATH);
         if (fd < 0)

@@ -545,6 +545,21 @@ PY
 	expect_contains "$WORK/out" "unshare=1"
 }
 
+test_symlink_in_rootfs_can_not_redirect_mounts() {
+	# An image whose /link points at the host's /tmp: a volume mounted below
+	# /link must land inside the sandbox, and nothing may appear on the host.
+	local r=$WORK/symroot
+	make_busybox_rootfs "$r"
+	ln -s /tmp "$r/link"
+	mkdir -p "$WORK/voldata"
+	echo vol >"$WORK/voldata/f"
+	printf 'sbx-policy: 1\nextends: default\nfilesystem:\n  volumes:\n    - host: %s\n' "$WORK" >"$WORK/vol.yaml"
+	rm -rf /tmp/sbx-escape-probe
+	expect_status 0 run -p "$WORK/vol.yaml" -r "$r" -v "$WORK/voldata:/link/sbx-escape-probe/d:ro" -- cat /tmp/sbx-escape-probe/d/f
+	expect_contains "$WORK/out" vol
+	[ ! -e /tmp/sbx-escape-probe ] || { rm -rf /tmp/sbx-escape-probe; fail "a mount point was created on the host"; }
+}
+
 test_volume_refused_without_policy_rule() {
 	expect_status 125 "$SBX" run -v /etc:/mnt/etc:ro -- true
 	expect_contains "$WORK/err" "not allowed by policy"
