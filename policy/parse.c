@@ -134,6 +134,68 @@ static void sys_reset(struct pol_sys *e)
         memset(e, 0, sizeof(*e));
 }
 
+/* Can conditions a and b (on the same argument) never hold together?  Only
+ * shapes that are cheap to decide are recognised; anything else is taken to
+ * overlap. */
+static bool cond_pair_disjoint(const struct pol_cond *a, const struct pol_cond *b)
+{
+        uint64_t lo[2], hi[2];
+        const struct pol_cond *c[2] = {a, b};
+
+        if (a->op == POL_OP_MASKED_EQ && b->op == POL_OP_MASKED_EQ)
+                return ((a->value ^ b->value) & a->mask & b->mask) != 0;
+        if (a->op == POL_OP_MASKED_EQ || b->op == POL_OP_MASKED_EQ) {
+                const struct pol_cond *m = a->op == POL_OP_MASKED_EQ ? a : b;
+                const struct pol_cond *o = m == a ? b : a;
+                return o->op == POL_OP_EQ && (o->value & m->mask) != m->value;
+        }
+        if (a->op == POL_OP_NE || b->op == POL_OP_NE) {
+                const struct pol_cond *n = a->op == POL_OP_NE ? a : b;
+                const struct pol_cond *o = n == a ? b : a;
+                return o->op == POL_OP_EQ && o->value == n->value;
+        }
+        for (int i = 0; i < 2; i++) { /* the values each condition accepts */
+                uint64_t v = c[i]->value;
+
+                lo[i] = 0;
+                hi[i] = UINT64_MAX;
+                switch (c[i]->op) {
+                case POL_OP_EQ:
+                        lo[i] = hi[i] = v;
+                        break;
+                case POL_OP_LT:
+                        if (v == 0)
+                                return true;
+                        hi[i] = v - 1;
+                        break;
+                case POL_OP_LE:
+                        hi[i] = v;
+                        break;
+                case POL_OP_GE:
+                        lo[i] = v;
+                        break;
+                case POL_OP_GT:
+                        if (v == UINT64_MAX)
+                                return true;
+                        lo[i] = v + 1;
+                        break;
+                default:
+                        return false;
+                }
+        }
+        return hi[0] < lo[1] || hi[1] < lo[0];
+}
+
+static bool rules_disjoint(const struct pol_crule *a, const struct pol_cond *conds, unsigned n)
+{
+        for (unsigned i = 0; i < a->n_conds; i++)
+                for (unsigned j = 0; j < n; j++)
+                        if (a->conds[i].arg == conds[j].arg &&
+                            cond_pair_disjoint(&a->conds[i], &conds[j]))
+                                return true;
+        return false;
+}
+
 /* Record one rule for syscall nr in the current layer.  conds == NULL: an
  * unconditional rule. */
 static int apply_rule(struct ctx *c, yaml_node_t *at, int nr, int level, uint32_t act,
@@ -160,6 +222,26 @@ static int apply_rule(struct ctx *c, yaml_node_t *at, int nr, int level, uint32_
                 e->fallback = act;
                 e->origin = org;
                 return 0;
+        }
+        /* The rule model (explain, diff) takes the first rule that matches,
+         * but libseccomp orders a syscall's rules by argument, not by their
+         * place in the file: when one call can match two rules with different
+         * actions, the filter may answer with either one (an allow could win
+         * over the deny written before it).  Such rules are refused; rules with
+         * identical conditions are reported by the compiler. */
+        for (size_t i = 0; i < e->n_rules; i++) {
+                const struct pol_crule *r = &e->rules[i];
+
+                if (r->action == act ||
+                    (r->n_conds == n_conds &&
+                     memcmp(r->conds, conds, n_conds * sizeof(*conds)) == 0) ||
+                    rules_disjoint(r, conds, n_conds))
+                        continue;
+                return fail_at(c, at, err,
+                               "conflicting rules for `%s`: %s here, %s at %s; one call can "
+                               "match both, make their conditions exclusive",
+                               pol_syscall_name(nr), pol_action_str(act, b1, sizeof(b1)),
+                               pol_action_str(r->action, b2, sizeof(b2)), r->origin);
         }
         e->rules = xrealloc(e->rules, (e->n_rules + 1) * sizeof(*e->rules));
         memset(&e->rules[e->n_rules], 0, sizeof(*e->rules));
@@ -326,10 +408,12 @@ static int section_syscalls(struct ctx *c, yaml_node_t *n, sbx_error **err)
 
                 if (strcmp(ks, "default-action") == 0) {
                         r = parse_action_at(c, v, &c->pol->default_action, err);
-                        if (r == 0 && c->pol->default_action == POL_ACT_ALLOW)
-                                r = fail_at(
-                                    c, v, err,
-                                    "default-action allow is refused: list what is allowed");
+                        /* log runs every call too: it is allow under another name. */
+                        if (r == 0 && (c->pol->default_action == POL_ACT_ALLOW ||
+                                       c->pol->default_action == POL_ACT_LOG))
+                                r = fail_at(c, v, err,
+                                            "default-action %s is refused: list what is allowed",
+                                            scalar(v));
                         c->pol->default_origin = origin(c, k, "syscalls.default-action");
                 } else if (strcmp(ks, "allow") == 0) {
                         r = syscall_list(c, v, "syscalls.allow", POL_ACT_ALLOW, err);

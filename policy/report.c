@@ -495,6 +495,12 @@ int sbx_policy_export(const sbx_policy *pol, const sbx_plan *plan, const char *f
 
 /* ---- diff ---- */
 
+/* SECCOMP_RET_LOG runs the call after logging it: as permissive as allow. */
+static bool permits(uint32_t act)
+{
+        return act == POL_ACT_ALLOW || act == POL_ACT_LOG;
+}
+
 /* 0: never allowed, 1: allowed under conditions, 2: always allowed */
 static int allow_rank(const sbx_policy *pol, int nr)
 {
@@ -503,11 +509,11 @@ static int allow_rank(const sbx_policy *pol, int nr)
         bool some = false;
 
         if (!e->set)
-                return pol->default_action == POL_ACT_ALLOW ? 2 : 0;
+                return permits(pol->default_action) ? 2 : 0;
         fb = e->has_fallback ? e->fallback : pol->default_action;
         for (size_t i = 0; i < e->n_rules; i++)
-                some |= e->rules[i].action == POL_ACT_ALLOW;
-        if (fb == POL_ACT_ALLOW)
+                some |= permits(e->rules[i].action);
+        if (permits(fb))
                 return e->n_rules ? 1 : 2;
         return some ? 1 : 0;
 }
@@ -530,16 +536,16 @@ static bool cond_subset(const sbx_policy *a, const sbx_policy *b, int nr)
         uint32_t fa = ea->has_fallback ? ea->fallback : a->default_action;
         uint32_t fb = eb->has_fallback ? eb->fallback : b->default_action;
 
-        if (fb == POL_ACT_ALLOW) { /* b: allowed except its exceptions */
-                if (fa != POL_ACT_ALLOW)
+        if (permits(fb)) { /* b: allowed except its exceptions */
+                if (!permits(fa))
                         return false;
                 for (size_t i = 0; i < ea->n_rules; i++)
-                        if (ea->rules[i].action != POL_ACT_ALLOW && !rule_in(eb, &ea->rules[i]))
+                        if (!permits(ea->rules[i].action) && !rule_in(eb, &ea->rules[i]))
                                 return false;
                 return true;
         }
         for (size_t i = 0; i < eb->n_rules; i++) /* b: allowed only by its allow rules */
-                if (eb->rules[i].action == POL_ACT_ALLOW && !rule_in(ea, &eb->rules[i]))
+                if (permits(eb->rules[i].action) && !rule_in(ea, &eb->rules[i]))
                         return false;
         return true;
 }
@@ -569,7 +575,7 @@ static void diff_syscalls(const sbx_policy *a, const sbx_policy *b, struct diff_
         char sa[512], sb[512], x[32], y[32];
 
         if (a->default_action != b->default_action)
-                dline(d, b->default_action == POL_ACT_ALLOW ? '+' : '~',
+                dline(d, permits(b->default_action) && !permits(a->default_action) ? '+' : '~',
                       "syscalls.default-action: %s -> %s", pol_action_str(a->default_action, x, 32),
                       pol_action_str(b->default_action, y, 32));
         for (int nr = 0; nr < POL_NR_MAX; nr++) {
@@ -703,7 +709,7 @@ int sbx_policy_score(const sbx_policy *pol, FILE *out)
                         for (size_t k = 0; s->syscalls[k]; k++) {
                                 int nr = pol_syscall_nr(s->syscalls[k]);
 
-                                exposed |= nr >= 0 && pol_decide(pol, nr, z, &o) == POL_ACT_ALLOW;
+                                exposed |= nr >= 0 && permits(pol_decide(pol, nr, z, &o));
                         }
                 }
                 ITEM(s->key, s->description, s->weight, exposed);

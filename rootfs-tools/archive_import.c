@@ -527,7 +527,8 @@ static bool hex_of_member(const char *path, char hex[65])
                 snprintf(hex, 65, "%.64s", path);
                 return true;
         }
-        if (strncmp(path, "blobs/sha256/", 13) == 0 && rf_digest_hex(path + 6)) {
+        if (strncmp(path, "blobs/sha256/", 13) == 0 && strlen(path + 13) == 64 &&
+            rf_is_hex(path + 13, 64)) {
                 snprintf(hex, 65, "%s", path + 13);
                 return true;
         }
@@ -588,11 +589,12 @@ static int import_docker(struct importer *im, int lfd, const char *canon, sbx_er
         if ((config = read_json_blob(lfd, cpath, chex, cwhat, err)) == NULL)
                 goto out;
         layers = json_object_get(entry, "Layers");
-        if (!json_is_array(layers) ||
-            (ids = diff_ids_of(config, json_array_size(layers), cwhat, err)) == NULL) {
+        if (!json_is_array(layers)) {
                 sbx_fail(err, "manifest.json: no Layers array");
                 goto out;
         }
+        if ((ids = diff_ids_of(config, json_array_size(layers), cwhat, err)) == NULL)
+                goto out;
         json_array_foreach(layers, i, l)
         {
                 const char *path = json_string_value(l);

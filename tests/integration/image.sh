@@ -176,6 +176,29 @@ case_oci_archive_and_docker_archive() {
 	expect_contains "$WORK/out" "new"
 }
 
+# docker >= 25 writes the config and the layers as blobs/sha256/<hex>.
+case_docker25_archive() {
+	local w=$WORK/d25 d=$WORK/d25/tree c hex diff
+	new_store d25
+	busybox_tree "$w/l0"
+	mkdir -p "$d/blobs/sha256"
+	tar -C "$w/l0" --numeric-owner -cf "$w/l.tar" .
+	diff=$(sha256sum <"$w/l.tar" | cut -c1-64)
+	mv "$w/l.tar" "$d/blobs/sha256/$diff"
+	c="{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:$diff\"]}}"
+	hex=$(printf %s "$c" | sha256sum | cut -c1-64)
+	printf %s "$c" >"$d/blobs/sha256/$hex"
+	printf '[{"Config":"blobs/sha256/%s","RepoTags":["d25:1"],"Layers":["blobs/sha256/%s"]}]' "$hex" "$diff" >"$d/manifest.json"
+	tar -C "$d" -cf "$w/d25.tar" .
+	expect_status 0 img import "$w/d25.tar"
+	expect_contains "$WORK/out" "imported d25:1 sha256:$hex"
+	# a config whose content does not match its name is refused
+	printf ' ' >>"$d/blobs/sha256/$hex"
+	tar -C "$d" -cf "$w/bad.tar" .
+	expect_status 125 img import "$w/bad.tar" --name bad:1
+	expect_contains "$WORK/err" "digest mismatch"
+}
+
 case_run_records_image_digest() {
 	local digest
 	new_store run

@@ -99,6 +99,13 @@ static const struct {
      "t.yaml:4:7: a rule needs `syscall:` or `syscalls:`"},
     {"sbx-policy: 1\nsyscalls:\n  default-action: allow\n",
      "t.yaml:3:19: default-action allow is refused: list what is allowed"},
+    {"sbx-policy: 1\nsyscalls:\n  default-action: log\n",
+     "t.yaml:3:19: default-action log is refused: list what is allowed"},
+    /* socket(AF_INET, SOCK_RAW) matches both: the filter would allow it. */
+    {"sbx-policy: 1\nsyscalls:\n  rules:\n    - {syscall: socket, action: errno EPERM, when: "
+     "arg0 == AF_INET}\n    - {syscall: socket, action: allow, when: arg1 == SOCK_RAW}\n",
+     "t.yaml:5:17: conflicting rules for `socket`: allow here, errno EPERM at t.yaml:4: "
+     "syscalls.rules; one call can match both, make their conditions exclusive"},
     {"sbx-policy: 1\nfilesystem:\n  writable:\n    - path: tmp\n      size: 1MiB\n",
      "t.yaml:4:13: `tmp` must be an absolute path without `..`"},
     {"sbx-policy: 1\nfilesystem:\n  writable:\n    - path: /tmp\n",
@@ -651,6 +658,63 @@ START_TEST(test_diff)
 }
 END_TEST
 
+static sbx_policy *load_text(const char *text)
+{
+        sbx_error *err = NULL;
+        sbx_policy *pol = NULL;
+
+        if (sbx_policy_load_string("t.yaml", text, strlen(text), &pol, &err) < 0)
+                ck_abort_msg("load: %s", err->msg);
+        return pol;
+}
+
+/* A `log` answer runs the call: diff must count it as permitted. */
+START_TEST(test_diff_log_permits)
+{
+        sbx_policy *a = load("default");
+        sbx_policy *b = load_text("sbx-policy: 1\nextends: default\nsyscalls:\n  rules:\n"
+                                  "    - {syscall: ptrace, action: log}\n");
+        FILE *f = fopen("/dev/null", "w");
+
+        ck_assert_int_eq(sbx_policy_diff(a, b, f), 1);
+        fclose(f);
+        sbx_policy_free(a);
+        sbx_policy_free(b);
+}
+END_TEST
+
+/* Rules that can not both match may have different actions; the filter and
+ * the rule model agree on them. */
+START_TEST(test_exclusive_rules_agree)
+{
+        sbx_policy *pol = load_text(
+            "sbx-policy: 1\nsyscalls:\n  rules:\n"
+            "    - {syscall: socket, action: errno EPERM, when: [arg0 == AF_INET, arg1 == 3]}\n"
+            "    - {syscall: socket, action: allow, when: [arg0 == AF_INET, arg1 != 3]}\n"
+            "    - {syscall: socket, action: allow, when: arg0 == AF_UNIX}\n"
+            "    - {syscall: ioctl, action: errno EPERM, when: arg1 & 0xffff == 0x5412}\n"
+            "    - {syscall: ioctl, action: allow, when: arg1 & 0xff == 0x13}\n"
+            "    - {syscall: prctl, action: allow, when: arg0 < 5}\n"
+            "    - {syscall: prctl, action: errno EPERM, when: arg0 >= 5}\n");
+        sbx_plan *plan = compile(pol);
+        static const uint64_t samples[][6] = {{2, 3},    {2, 1}, {1, 3},       {0, 0x5412},
+                                              {5, 0x13}, {4},    {10, 0x10013}};
+
+        for (size_t i = 0; i < ARRAY_SIZE(samples); i++)
+                for (int nr = 0; nr < POL_NR_MAX; nr++) {
+                        struct seccomp_data sd = {.nr = nr, .arch = X86};
+                        const char *origin;
+
+                        memcpy(sd.args, samples[i], sizeof(sd.args));
+                        ck_assert_msg(sbx_bpf_run(plan->seccomp, plan->seccomp_len, &sd) ==
+                                          pol_decide(pol, nr, samples[i], &origin),
+                                      "nr %d sample %zu", nr, i);
+                }
+        sbx_plan_free(plan);
+        sbx_policy_free(pol);
+}
+END_TEST
+
 START_TEST(test_score)
 {
         FILE *f = fopen("/dev/null", "w");
@@ -724,6 +788,8 @@ static Suite *policy_suite(void)
         tcase_add_test(tc, test_explain_call);
         tcase_add_test(tc, test_explain_table);
         tcase_add_test(tc, test_diff);
+        tcase_add_test(tc, test_diff_log_permits);
+        tcase_add_test(tc, test_exclusive_rules_agree);
         tcase_add_test(tc, test_score);
         suite_add_tcase(s, tc);
         return s;
