@@ -147,7 +147,27 @@ static bool cond_pair_disjoint(const struct pol_cond *a, const struct pol_cond *
         if (a->op == POL_OP_MASKED_EQ || b->op == POL_OP_MASKED_EQ) {
                 const struct pol_cond *m = a->op == POL_OP_MASKED_EQ ? a : b;
                 const struct pol_cond *o = m == a ? b : a;
-                return o->op == POL_OP_EQ && (o->value & m->mask) != m->value;
+                uint64_t rlo = 0, rhi = UINT64_MAX;
+
+                if (o->op == POL_OP_EQ)
+                        return (o->value & m->mask) != m->value;
+                /* A low-32-bit compare (what a deny rule's == becomes) against
+                 * a range within 32 bits: disjoint when the value is outside. */
+                if (m->mask != 0xffffffffULL)
+                        return false;
+                switch (o->op) {
+                case POL_OP_LT:
+                        if (o->value == 0)
+                                return true;
+                        rhi = o->value - 1;
+                        break;
+                case POL_OP_LE:
+                        rhi = o->value;
+                        break;
+                default:
+                        return false; /* >, >= reach past 32 bits */
+                }
+                return rhi <= 0xffffffffULL && (m->value < rlo || m->value > rhi);
         }
         if (a->op == POL_OP_NE || b->op == POL_OP_NE) {
                 const struct pol_cond *n = a->op == POL_OP_NE ? a : b;
@@ -332,6 +352,41 @@ static int parse_action_at(struct ctx *c, yaml_node_t *n, uint32_t *act, sbx_err
         return 0;
 }
 
+/* The kernel reads int arguments (socket's family, ioctl's request, ...)
+ * from the low 32 bits of a 64-bit register, while the filter compares all
+ * 64: a caller that sets upper bits changes what the filter sees and not
+ * what the kernel does.  Without a table of argument widths, rules are made
+ * safe either way: in a rule that denies, `==` compares the low 32 bits only
+ * (a 64-bit argument then matches a little more often: more denial, never
+ * less); comparisons the upper bits could turn toward permitting (`!=`, `>`,
+ * `>=` in a rule that permits; `<`, `<=` in one that denies) are refused,
+ * with a way to write them that holds. */
+static int harden_conds(struct ctx *c, yaml_node_t *at, uint32_t act, struct pol_cond *conds,
+                        unsigned n, sbx_error **err)
+{
+        bool permits = act == POL_ACT_ALLOW || act == POL_ACT_LOG;
+
+        for (unsigned i = 0; i < n; i++) {
+                struct pol_cond *k = &conds[i];
+                bool unsafe = permits
+                                  ? (k->op == POL_OP_NE || k->op == POL_OP_GT || k->op == POL_OP_GE)
+                                  : (k->op == POL_OP_LT || k->op == POL_OP_LE);
+
+                if (unsafe)
+                        return fail_at(c, at, err,
+                                       "condition on arg%u can be bypassed through the upper 32 "
+                                       "bits of an int argument in a rule that %s; compare with "
+                                       "== (or `arg%u & MASK == VALUE`) and %s",
+                                       k->arg, permits ? "permits" : "denies", k->arg,
+                                       permits ? "deny the rest" : "permit the rest");
+                if (!permits && k->op == POL_OP_EQ && k->value <= 0xffffffffULL) {
+                        k->op = POL_OP_MASKED_EQ;
+                        k->mask = 0xffffffffULL;
+                }
+        }
+        return 0;
+}
+
 static int syscall_rule(struct ctx *c, yaml_node_t *n, sbx_error **err)
 {
         yaml_node_t *targets = NULL, *action = NULL, *when = NULL;
@@ -378,6 +433,8 @@ static int syscall_rule(struct ctx *c, yaml_node_t *n, sbx_error **err)
         } else if (when != NULL) {
                 return fail_at(c, when, err, "`when` must be a condition or a list of them");
         }
+        if (when != NULL && harden_conds(c, when, act, conds, n_conds, err) < 0)
+                return -1;
         org = origin(c, n, "syscalls.rules");
         if (targets->type == YAML_SCALAR_NODE)
                 return apply_target(c, targets, scalar(targets), act, when ? conds : NULL, n_conds,

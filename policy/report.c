@@ -833,6 +833,99 @@ static void imp_cond(json_t *arg, FILE *out)
                         fprintf(out, "\"arg%d %s 0x%llx\"", idx, ops[i + 1], v);
 }
 
+static bool names_has(json_t *e, const char *name)
+{
+        size_t k;
+        json_t *v;
+
+        json_array_foreach(json_object_get(e, "names"), k, v)
+        {
+                const char *n = json_string_value(v);
+                if (n && strcmp(n, name) == 0)
+                        return true;
+        }
+        return false;
+}
+
+static bool arg_is(json_t *arg, const char *op, int *idx, unsigned long long *v)
+{
+        const char *o = json_string_value(json_object_get(arg, "op"));
+
+        *idx = (int)json_integer_value(json_object_get(arg, "index"));
+        *v = (unsigned long long)json_integer_value(json_object_get(arg, "value"));
+        return o && strcmp(o, op) == 0;
+}
+
+/* Docker writes "deny when a == x and b == y" as that rule plus one allow
+ * rule per condition, negated ("allow when a != x", "allow when b != y").
+ * An `!=` in a rule that permits can be bypassed through the upper 32 bits
+ * of an int argument, which sbx refuses; the same meaning without it is an
+ * unconditional allow with the deny rule as its exception.  True when the
+ * entries for `name` are exactly that shape. */
+static bool imp_demorgan(json_t *root, json_t *sys, const char *name)
+{
+        int d_idx[6], n_d = -1, n_ne = 0;
+        unsigned long long d_val[6];
+        bool matched[6] = {false};
+        size_t i, j;
+        json_t *e, *arg;
+        char buf[32];
+
+        json_array_foreach(sys, i, e)
+        {
+                json_t *args = json_object_get(e, "args");
+                const char *act = imp_action(e, root, buf, sizeof(buf));
+
+                if (!imp_applies(e) || !names_has(e, name))
+                        continue;
+                if (act == NULL || json_array_size(args) == 0 || json_array_size(args) > 6)
+                        return false;
+                if (strcmp(act, "allow") != 0) {
+                        if (n_d >= 0)
+                                return false; /* one deny rule only */
+                        n_d = 0;
+                        json_array_foreach(args, j, arg)
+                        {
+                                if (!arg_is(arg, "SCMP_CMP_EQ", &d_idx[n_d], &d_val[n_d]))
+                                        return false;
+                                n_d++;
+                        }
+                        continue;
+                }
+                int idx;
+                unsigned long long v;
+                if (json_array_size(args) != 1 ||
+                    !arg_is(json_array_get(args, 0), "SCMP_CMP_NE", &idx, &v))
+                        return false;
+                n_ne++;
+        }
+        if (n_d <= 0 || n_ne == 0)
+                return false;
+        /* every negated condition is one of the deny rule's (repeats happen:
+         * podman's copy lists one twice), and each of those is negated */
+        json_array_foreach(sys, i, e)
+        {
+                const char *act = imp_action(e, root, buf, sizeof(buf));
+                int idx;
+                unsigned long long v;
+                bool found = false;
+
+                if (!imp_applies(e) || !names_has(e, name) || act == NULL ||
+                    strcmp(act, "allow") != 0)
+                        continue;
+                arg_is(json_array_get(json_object_get(e, "args"), 0), "SCMP_CMP_NE", &idx, &v);
+                for (int k = 0; k < n_d; k++)
+                        if (d_idx[k] == idx && d_val[k] == v)
+                                matched[k] = found = true;
+                if (!found)
+                        return false;
+        }
+        for (int k = 0; k < n_d; k++)
+                if (!matched[k])
+                        return false;
+        return true;
+}
+
 int sbx_policy_import_docker(const char *path, FILE *out, sbx_error **err)
 {
         json_error_t je;
@@ -881,6 +974,14 @@ int sbx_policy_import_docker(const char *path, FILE *out, sbx_error **err)
 
                         if (nr < 0)
                                 continue; /* other architectures, or unknown to libseccomp */
+                        bool demorgan = json_array_size(args) > 0 && imp_demorgan(root, sys, n);
+                        if (demorgan && strcmp(act, "allow") == 0) {
+                                /* a negated condition: the unconditional allow below */
+                                if (!seen[nr])
+                                        fprintf(out, "    - %s\n", n);
+                                seen[nr] = true;
+                                continue;
+                        }
                         if (json_array_size(args) == 0) {
                                 if (seen[nr])
                                         continue; /* first unconditional entry wins */
