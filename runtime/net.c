@@ -20,10 +20,11 @@ int sbx_net_loopback_up(sbx_error **err)
                 sbx_fail(err, "loopback: netlink connect: %s", nl_geterror(e));
                 goto out;
         }
-        if ((e = rtnl_link_get_kernel(sk, 0, "lo", &lo)) < 0) {
-                sbx_fail(err, "loopback: get link `lo`: %s", nl_geterror(e));
-                goto out;
-        }
+        /* The loopback device is the first one every network namespace
+         * registers: its index is always 1 (LOOPBACK_IFINDEX), so no
+         * round trip to look it up. */
+        lo = rtnl_link_alloc();
+        rtnl_link_set_ifindex(lo, 1);
         change = rtnl_link_alloc();
         rtnl_link_set_flags(change, IFF_UP);
         if ((e = rtnl_link_change(sk, lo, change, 0)) < 0) {
