@@ -9,6 +9,9 @@
  *   key  = sha256(policy digest, libseccomp version, identity of /proc/self/exe)
  *   file = <dir>/<key>.bpf: "SBXBPF1\n", u32 count, instructions, sha256 of them
  *
+ * Built-in policies need neither: their programs are compiled when sbx is
+ * built and embedded (precompiled.h).
+ *
  * <dir> is $SBX_CACHE_DIR (empty: no cache), else /var/cache/sbx/seccomp as
  * root, else $XDG_CACHE_HOME/sbx/seccomp (~/.cache/sbx/seccomp).  A filter is
  * a security boundary, so the cache is trusted only when the directory and
@@ -16,6 +19,7 @@
  * and any damaged or short file, is a miss and the program is compiled again.
  */
 #include "policy-internal.h"
+#include "precompiled.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -139,12 +143,33 @@ static void store(const char *dir, const char *path, const struct sock_filter *p
                 unlink(tmp);
 }
 
+/* A built-in policy's program compiled when sbx was built, if this binary
+ * has them and the policy texts are the ones it was compiled from. */
+static bool embedded(const sbx_policy *pol, struct sock_filter **prog, size_t *len)
+{
+        if (sbx_builtin_bpf == NULL || pol->source == NULL || strcmp(pol->source, "built-in") != 0)
+                return false;
+        for (const struct sbx_builtin_bpf *e = sbx_builtin_bpf; e->name; e++) {
+                if (strcmp(e->name, pol->name) != 0 || strcmp(e->sha256, pol->sha256) != 0 ||
+                    e->len == 0 || e->len % sizeof(struct sock_filter) != 0)
+                        continue;
+                *prog = xmalloc(e->len + 64 * sizeof(struct sock_filter));
+                memcpy(*prog, e->bytes, e->len);
+                *len = e->len / sizeof(struct sock_filter);
+                return true;
+        }
+        return false;
+}
+
 int pol_compile_bpf_cached(const sbx_policy *pol, struct sock_filter **prog, size_t *len,
                            sbx_error **err)
 {
-        cleanup_free char *dir = cache_dir();
+        cleanup_free char *dir = NULL;
         cleanup_free char *key = NULL, *path = NULL;
 
+        if (embedded(pol, prog, len))
+                return 0;
+        dir = cache_dir();
         if (dir == NULL)
                 return pol_compile_bpf(pol, prog, len, err);
         key = cache_key(pol);

@@ -1,6 +1,7 @@
 /* test_policy_cache.c - the compiled-program cache gives the same program
  * as a fresh compile, and is ignored when damaged or not trusted. */
 #include "policy-internal.h"
+#include "precompiled.h"
 #include "util.h"
 
 #include <check.h>
@@ -12,13 +13,16 @@
 
 static char dir[] = "/tmp/sbx-cache-test.XXXXXX";
 
+/* A policy of the user's (built-in ones use the programs embedded at build
+ * time and never reach the cache). */
 static sbx_plan *compile_default(void)
 {
+        static const char text[] = "sbx-policy: 1\nextends: default\n";
         sbx_policy *pol = NULL;
         sbx_plan *plan = NULL;
         sbx_error *err = NULL;
 
-        ck_assert_int_eq(sbx_policy_load("default", &pol, &err), 0);
+        ck_assert_int_eq(sbx_policy_load_string("mine.yaml", text, strlen(text), &pol, &err), 0);
         ck_assert_int_eq(sbx_policy_compile(pol, &plan, &err), 0);
         sbx_policy_free(pol);
         return plan;
@@ -124,6 +128,42 @@ START_TEST(empty_setting_disables)
 }
 END_TEST
 
+/* The programs embedded at build time are exactly what libseccomp compiles
+ * from the same texts now, and the plan uses them for every built-in. */
+START_TEST(embedded_programs_match_fresh_compiles)
+{
+        size_t n = 0;
+
+        ck_assert_ptr_nonnull(sbx_builtin_bpf); /* this binary has them */
+        setenv("SBX_CACHE_DIR", "", 1);
+        for (const char *const *name = sbx_policy_builtin_names(); *name; name++) {
+                sbx_policy *pol = NULL;
+                sbx_plan *plan = NULL;
+                sbx_error *err = NULL;
+                struct sock_filter *fresh = NULL;
+                size_t len = 0;
+                const struct sbx_builtin_bpf *e = sbx_builtin_bpf;
+
+                while (e->name && strcmp(e->name, *name) != 0)
+                        e++;
+                ck_assert_msg(e->name != NULL, "no embedded program for `%s`", *name);
+                ck_assert_int_eq(sbx_policy_load(*name, &pol, &err), 0);
+                ck_assert_str_eq(e->sha256, pol->sha256);
+                ck_assert_int_eq(pol_compile_bpf(pol, &fresh, &len, &err), 0);
+                ck_assert_uint_eq(e->len, len * sizeof(struct sock_filter));
+                ck_assert_mem_eq(e->bytes, fresh, e->len);
+                ck_assert_int_eq(sbx_policy_compile(pol, &plan, &err), 0);
+                ck_assert_mem_eq(plan->seccomp, fresh, e->len);
+                free(fresh);
+                sbx_plan_free(plan);
+                sbx_policy_free(pol);
+                n++;
+        }
+        ck_assert_uint_ge(n, 4);
+        ck_assert_ptr_null(cache_file()); /* nothing went through the cache */
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("policy-cache");
@@ -136,6 +176,7 @@ int main(void)
         tcase_add_test(tc, damaged_file_is_a_miss);
         tcase_add_test(tc, untrusted_directory_is_not_used);
         tcase_add_test(tc, empty_setting_disables);
+        tcase_add_test(tc, embedded_programs_match_fresh_compiles);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);
