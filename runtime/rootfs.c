@@ -139,15 +139,50 @@ static int remount_ro(int rootfd, const char *path, sbx_error **err)
         return 0;
 }
 
-static int bind_in(int rootfd, const char *src, const char *dst, bool ro, sbx_error **err)
+/* The bind is recursive, and a remount changes only its top mount: every
+ * mount below the source (a host file system mounted under a volume) would
+ * stay writable.  mount_setattr(AT_RECURSIVE) seals the whole tree. */
+static int seal_ro_recursive(int rootfd, const char *path, sbx_error **err)
 {
+        cleanup_close int fd = openat2_in_root(rootfd, path, O_PATH);
+        struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+
+        if (fd < 0)
+                return sbx_fail_errno(err, errno, "open `%s`", path);
+        if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+                return sbx_fail_errno(err, errno, "make `%s` and the mounts below it read-only",
+                                      path);
+        return 0;
+}
+
+/* Bind `src` onto `dst`.  A volume's source is the real path that was
+ * checked against the policy: it is opened without following any symlink,
+ * so a component replaced by one since the check (by anyone who can write
+ * beside it, another sandbox through a shared writable volume for one) makes
+ * the run fail instead of binding what the symlink points to. */
+static int bind_in(int rootfd, const char *src, bool nofollow, const char *dst, bool ro,
+                   sbx_error **err)
+{
+        struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS};
+        cleanup_close int srcfd = -1;
+        char self[64];
         struct stat st;
 
-        if (stat(src, &st) < 0)
+        if (nofollow) {
+                srcfd =
+                    (int)TEMP_FAILURE_RETRY(syscall(SYS_openat2, AT_FDCWD, src, &how, sizeof(how)));
+                if (srcfd < 0)
+                        return sbx_fail_errno(err, errno, "volume source `%s`", src);
+                snprintf(self, sizeof(self), "/proc/self/fd/%d", srcfd);
+        }
+        if ((nofollow ? fstat(srcfd, &st) : stat(src, &st)) < 0)
                 return sbx_fail_errno(err, errno, "bind `%s`", src);
-        if (mount_in(rootfd, dst, !S_ISDIR(st.st_mode), src, NULL, MS_BIND | MS_REC, NULL, err) < 0)
+        if (mount_in(rootfd, dst, !S_ISDIR(st.st_mode), nofollow ? self : src, NULL,
+                     MS_BIND | MS_REC, NULL, err) < 0)
                 return -1;
-        return ro ? remount_ro(rootfd, dst, err) : 0;
+        if (!ro)
+                return 0;
+        return remount_ro(rootfd, dst, err) < 0 ? -1 : seal_ro_recursive(rootfd, dst, err);
 }
 
 /* ---- the read-only view of the host ---- */
@@ -400,12 +435,12 @@ int sbx_rootfs_setup(const struct sbx_rootfs_spec *spec, sbx_error **err)
             setup_dev(rootfd, spec->rootless, host, err) < 0 || setup_writable(rootfd, p, err) < 0)
                 return -1;
         for (size_t i = 0; i < p->n_binds; i++)
-                if (bind_in(rootfd, p->binds[i].source, p->binds[i].dest, !p->binds[i].writable,
-                            err) < 0)
+                if (bind_in(rootfd, p->binds[i].source, false, p->binds[i].dest,
+                            !p->binds[i].writable, err) < 0)
                         return -1;
         for (size_t i = 0; i < spec->n_volumes; i++)
-                if (bind_in(rootfd, spec->volumes[i].src, spec->volumes[i].dst, spec->volumes[i].ro,
-                            err) < 0)
+                if (bind_in(rootfd, spec->volumes[i].src, true, spec->volumes[i].dst,
+                            spec->volumes[i].ro, err) < 0)
                         return -1;
         if (p->root_mode == SBX_ROOT_READONLY) {
                 if (remount_ro(rootfd, "/", err) < 0)

@@ -277,7 +277,9 @@ static int check_volumes(const struct sbx_sandbox *sb, sbx_error **err)
                         free(real);
                         return -1;
                 }
-                /* Bind what was checked, not what a symlink may point to later. */
+                /* Bind what was checked, not what a symlink may point to
+                 * later: the path has no symlink now, and init refuses to
+                 * follow one that appears before the mount (rootfs.c). */
                 free(v->src);
                 v->src = real;
         }

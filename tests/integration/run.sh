@@ -560,6 +560,51 @@ test_symlink_in_rootfs_can_not_redirect_mounts() {
 	[ ! -e /tmp/sbx-escape-probe ] || { rm -rf /tmp/sbx-escape-probe; fail "a mount point was created on the host"; }
 }
 
+test_readonly_volume_covers_submounts() {
+	# A host file system mounted below a `:ro` volume's source must be
+	# read-only inside too: a remount changes only the top of a recursive bind.
+	local v=$WORK/rovol rc=0
+	mkdir -p "$v/sub"
+	mount -t tmpfs sbx-test "$v/sub"
+	chmod 1777 "$v/sub"
+	printf 'sbx-policy: 1\nextends: default\nfilesystem:\n  volumes:\n    - host: %s\n' "$WORK" >"$WORK/rovol.yaml"
+	expect_status 0 run -p "$WORK/rovol.yaml" -v "$v:/data:ro" -- sh -c '! touch /data/sub/probe 2>/dev/null' || rc=1
+	# (no `fail` before the umount: set -e would leave the mount behind)
+	if [ -e "$v/sub/probe" ]; then
+		echo "    FAIL: a write below a read-only volume reached the host" >&2
+		rc=1
+	fi
+	umount "$v/sub"
+	return $rc
+}
+
+test_volume_source_swapped_for_symlink() {
+	# The volume's source flips between a directory and a symlink to /etc
+	# (as another sandbox could do through a shared writable volume): the
+	# policy is checked on one, the mount must never bind the other.
+	local w=$WORK/swap hits=0
+	mkdir -p "$w/v"
+	touch "$w/v/inside"
+	ln -s /etc "$w/other"
+	printf 'sbx-policy: 1\nextends: default\nfilesystem:\n  volumes:\n    - host: %s\n' "$w" >"$WORK/swap.yaml"
+	python3 - "$w" <<'PY' &
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+d = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+end = time.time() + 30
+while time.time() < end and not os.path.exists(os.path.join(sys.argv[1], "stop")):
+    libc.renameat2(d, b"v", d, b"other", 2)  # RENAME_EXCHANGE
+PY
+	for _ in $(seq 60); do
+		if run -p "$WORK/swap.yaml" -v "$w/v:/data:ro" -- ls /data 2>/dev/null | grep -q passwd; then
+			hits=$((hits + 1))
+		fi
+	done
+	touch "$w/stop"
+	wait
+	[ "$hits" = 0 ] || fail "host /etc was bound as the volume $hits times"
+}
+
 test_volume_refused_without_policy_rule() {
 	expect_status 125 "$SBX" run -v /etc:/mnt/etc:ro -- true
 	expect_contains "$WORK/err" "not allowed by policy"
