@@ -16,7 +16,9 @@
  *
  * A host file that changes (a package updates ld.so.cache) changes the key,
  * and the next sandbox gets a fresh skeleton.  Templates are built in a
- * temporary directory and renamed into place, so concurrent runs are safe.
+ * temporary directory and renamed into place, so concurrent runs are safe;
+ * a run holds <state root>/.hostview/.lock shared for its whole life, and
+ * `sbx gc` removes skeletons only when it can take that lock exclusively.
  * They hold nothing secret: what goes in is listed below.
  */
 #include "internal.h"
@@ -24,6 +26,7 @@
 
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -280,12 +283,30 @@ int sbx_remove_tree(int dirfd, const char *name)
         return unlinkat(dirfd, name, AT_REMOVEDIR);
 }
 
-int sbx_hostview_prepare(const sbx_plan *p, uid_t owner, gid_t group, char **out, sbx_error **err)
+/* Open <base>/.lock and take it shared: a run holds it for as long as its
+ * sandbox may use a skeleton as lower layer, and `sbx gc` removes skeletons
+ * only when it gets the lock exclusively. */
+static int lock_shared(int basefd, const char *base, sbx_error **err)
+{
+        int fd = openat(basefd, ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+        if (fd < 0)
+                return sbx_fail_errno(err, errno, "open `%s/.lock`", base);
+        if (TEMP_FAILURE_RETRY(flock(fd, LOCK_SH)) < 0) {
+                int e = errno;
+                close(fd);
+                return sbx_fail_errno(err, e, "lock `%s/.lock`", base);
+        }
+        return fd;
+}
+
+int sbx_hostview_prepare(const sbx_plan *p, uid_t owner, gid_t group, char **out, int *lock_out,
+                         sbx_error **err)
 {
         cleanup_free char *root = sbx_state_root();
         cleanup_free char *base = xasprintf("%s/.hostview", root);
         cleanup_free char *key = NULL, *dir = NULL, *tmp = NULL;
-        cleanup_close int basefd = -1, fd = -1;
+        cleanup_close int basefd = -1, fd = -1, lock = -1;
         struct gen_file gen[6];
         struct stat st;
         char id[13];
@@ -294,10 +315,6 @@ int sbx_hostview_prepare(const sbx_plan *p, uid_t owner, gid_t group, char **out
         gen_files(p, gen);
         key = template_key(p, gen, owner);
         dir = xasprintf("%s/%s", base, key);
-        if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == owner) {
-                r = 0;
-                goto done;
-        }
         /* The state root exists by now (sbx_state_create checked it). */
         if (mkdir(base, 0711) < 0 && errno != EEXIST) {
                 sbx_fail_errno(err, errno, "create `%s`", base);
@@ -307,6 +324,13 @@ int sbx_hostview_prepare(const sbx_plan *p, uid_t owner, gid_t group, char **out
         if (basefd < 0 || fstat(basefd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022)) {
                 sbx_fail(err, "`%s` is not a directory owned by uid %u and writable only by it",
                          base, (unsigned)geteuid());
+                goto done;
+        }
+        if ((lock = lock_shared(basefd, base, err)) < 0)
+                goto done;
+        if (fstatat(basefd, key, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+            st.st_uid == owner) {
+                r = 0;
                 goto done;
         }
         sbx_random_id(id);
@@ -322,10 +346,15 @@ int sbx_hostview_prepare(const sbx_plan *p, uid_t owner, gid_t group, char **out
                 sbx_fail_errno(err, errno, "host view: chown to uid %u", (unsigned)owner);
                 goto fail;
         }
-        /* Another run may have built the same one meanwhile: keep theirs. */
-        if (renameat(basefd, tmp, basefd, key) < 0 && errno != EEXIST && errno != ENOTEMPTY) {
-                sbx_fail_errno(err, errno, "install host view `%s`", dir);
-                goto fail;
+        /* Another run may have built the same one meanwhile: keep theirs,
+         * if it is whole and ours to trust. */
+        if (renameat(basefd, tmp, basefd, key) < 0) {
+                if ((errno != EEXIST && errno != ENOTEMPTY) ||
+                    fstatat(basefd, key, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+                    st.st_uid != owner) {
+                        sbx_fail_errno(err, errno ? errno : EEXIST, "install host view `%s`", dir);
+                        goto fail;
+                }
         }
         sbx_remove_tree(basefd, tmp);
         r = 0;
@@ -335,7 +364,36 @@ fail:
 done:
         for (int i = 0; i < 6; i++)
                 free(gen[i].text);
-        if (r == 0)
+        if (r == 0) {
                 *out = steal_pointer(&dir);
+                *lock_out = steal_fd(&lock);
+        }
         return r;
+}
+
+int sbx_hostview_gc(void (*report)(const char *what, void *arg), void *arg)
+{
+        cleanup_free char *root = sbx_state_root();
+        cleanup_free char *base = xasprintf("%s/.hostview", root);
+        cleanup_close int basefd = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        cleanup_close int lock = -1;
+        cleanup_dir DIR *d = NULL;
+        struct dirent *de;
+
+        if (basefd < 0)
+                return 0;
+        lock = openat(basefd, ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        /* A running sandbox may use a skeleton as its lower layer. */
+        if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0)
+                return 0;
+        d = fdopendir(dup(basefd));
+        while (d && (de = readdir(d)) != NULL) {
+                if (de->d_name[0] == '.' && strncmp(de->d_name, ".tmp-", 5) != 0)
+                        continue;
+                if (sbx_remove_tree(basefd, de->d_name) == 0 && report) {
+                        cleanup_free char *what = xasprintf("host view %s/%s", base, de->d_name);
+                        report(what, arg);
+                }
+        }
+        return 0;
 }

@@ -118,8 +118,12 @@ int sbx_recv_fd(int sock);
 /* ---- hostview.c (host side, before clone) ---- */
 extern const char *const sbx_host_dirs[]; /* usr, bin, sbin, lib... NULL-terminated */
 /* Find or build the skeleton of the host view for this plan, owned by
- * owner:group (the sandbox's root); *out is its absolute path. */
-int sbx_hostview_prepare(const sbx_plan *p, uid_t owner, gid_t group, char **out, sbx_error **err);
+ * owner:group (the sandbox's root); *out is its absolute path, *lock an fd
+ * holding the skeletons' lock shared, to be closed once the sandbox is gone. */
+int sbx_hostview_prepare(const sbx_plan *p, uid_t owner, gid_t group, char **out, int *lock,
+                         sbx_error **err);
+/* Remove every skeleton when no run holds the lock (`sbx gc`). */
+int sbx_hostview_gc(void (*report)(const char *what, void *arg), void *arg);
 /* rm -rf of dirfd/name, without following symlinks. */
 int sbx_remove_tree(int dirfd, const char *name);
 

@@ -101,9 +101,27 @@ static json_t *time_json(int64_t ms)
         return json_string(buf);
 }
 
+/* A JSON string of s.  jansson refuses text that is not UTF-8 (returns
+ * NULL, which would drop the member from the record); a command line or path
+ * may hold any bytes, so those are written with each byte outside ASCII
+ * replaced by '?', rather than lost. */
+static json_t *jtext(const char *s)
+{
+        json_t *j = json_string(s);
+        cleanup_free char *copy = NULL;
+
+        if (j != NULL)
+                return j;
+        copy = xstrdup(s);
+        for (char *c = copy; *c; c++)
+                if ((unsigned char)*c >= 0x80)
+                        *c = '?';
+        return json_string(copy);
+}
+
 static json_t *str_or_null(const char *s)
 {
-        return s ? json_string(s) : json_null();
+        return s ? jtext(s) : json_null();
 }
 
 char *sbx_result_to_json(const struct sbx_result *r)
@@ -113,20 +131,21 @@ char *sbx_result_to_json(const struct sbx_result *r)
         char *text;
 
         for (char **a = r->argv; a && *a; a++)
-                json_array_append_new(argv, json_string(*a));
+                json_array_append_new(argv, jtext(*a));
         for (size_t i = 0; i < r->n_degraded; i++)
-                json_array_append_new(
-                    deg, json_pack("{s:s, s:s, s:s, s:s}", "setting", r->degraded[i].setting,
-                                   "requested", r->degraded[i].requested, "reason",
-                                   r->degraded[i].reason, "applied", r->degraded[i].applied));
+                json_array_append_new(deg, json_pack("{s:o, s:o, s:o, s:o}", "setting",
+                                                     jtext(r->degraded[i].setting), "requested",
+                                                     jtext(r->degraded[i].requested), "reason",
+                                                     jtext(r->degraded[i].reason), "applied",
+                                                     jtext(r->degraded[i].applied)));
         for (size_t i = 0; r->audited && i < r->n_denied; i++)
-                json_array_append_new(denied,
-                                      json_pack("{s:s, s:i, s:s, s:I}", "syscall",
-                                                r->denied[i].name, "nr", r->denied[i].nr, "arch",
-                                                r->denied[i].arch == 0xc000003e   ? "x86_64"
-                                                : r->denied[i].arch == 0x40000003 ? "i386"
-                                                                                  : "other",
-                                                "count", (json_int_t)r->denied[i].count));
+                json_array_append_new(denied, json_pack("{s:o, s:i, s:s, s:I}", "syscall",
+                                                        jtext(r->denied[i].name), "nr",
+                                                        r->denied[i].nr, "arch",
+                                                        r->denied[i].arch == 0xc000003e   ? "x86_64"
+                                                        : r->denied[i].arch == 0x40000003 ? "i386"
+                                                                                          : "other",
+                                                        "count", (json_int_t)r->denied[i].count));
         json_object_set_new(o, "id", json_string(r->id));
         json_object_set_new(o, "policy",
                             json_pack("{s:o, s:o}", "name", str_or_null(r->policy_name), "sha256",

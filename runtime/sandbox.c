@@ -898,6 +898,7 @@ int sbx_sandbox_run(sbx_sandbox *sb, struct sbx_result *res, sbx_error **err)
         struct sbx_cgroup *cg = NULL;
         int syncp[2] = {-1, -1}, msgp[2] = {-1, -1}, auditp[2] = {-1, -1}, sigfd = -1, pidfd = -1;
         struct audit_io aio = {.sock = -1, .listener = -1, .res = res};
+        int hostview_lock = -1;
         sigset_t mask, oldmask;
         bool masked = false;
         struct outcome o = {0};
@@ -927,7 +928,7 @@ int sbx_sandbox_run(sbx_sandbox *sb, struct sbx_result *res, sbx_error **err)
         if (sb->rootfs_dir == NULL && sb->layers == NULL) {
                 uid_t owner = c.rootless ? geteuid() : SBX_ROOTFUL_HOST_BASE;
                 gid_t group = c.rootless ? getegid() : SBX_ROOTFUL_HOST_BASE;
-                if (sbx_hostview_prepare(plan, owner, group, &hostview, err) < 0)
+                if (sbx_hostview_prepare(plan, owner, group, &hostview, &hostview_lock, err) < 0)
                         goto out;
                 c.hostview = hostview;
         }
@@ -1033,7 +1034,7 @@ out:
                 sbx_state_remove(state);
         sbx_audit_free(aio.audit);
         for (int *fd = (int[]){syncp[0], syncp[1], msgp[0], msgp[1], auditp[0], auditp[1],
-                               aio.listener, sigfd, pidfd, -2};
+                               aio.listener, sigfd, pidfd, hostview_lock, -2};
              *fd != -2; fd++)
                 if (*fd >= 0)
                         close(*fd);

@@ -159,7 +159,7 @@ int sbx_gc(void (*report)(const char *what, void *arg), void *arg, sbx_error **e
         cleanup_free char *root = sbx_state_root();
         cleanup_dir DIR *d = opendir(root);
         struct dirent *de;
-        int r = 0, live = 0;
+        int r = 0;
 
         if (d == NULL)
                 return errno == ENOENT ? 0 : sbx_fail_errno(err, errno, "open `%s`", root);
@@ -180,10 +180,8 @@ int sbx_gc(void (*report)(const char *what, void *arg), void *arg, sbx_error **e
                         rec = read_file_at(AT_FDCWD, path, NULL);
                 /* A file younger than two seconds may belong to a run that
                  * has not finished writing it. */
-                if (rec == NULL || supervisor_alive(rec) || time(NULL) - st.st_mtime < 2) {
-                        live++;
+                if (rec == NULL || supervisor_alive(rec) || time(NULL) - st.st_mtime < 2)
                         continue;
-                }
                 cg = strstr(rec, "\ncgroup ");
                 if (cg) {
                         cg += strlen("\ncgroup ");
@@ -201,22 +199,8 @@ int sbx_gc(void (*report)(const char *what, void *arg), void *arg, sbx_error **e
                         report(what, arg);
                 }
         }
-        /* Host view skeletons are a cache; one may be the lower layer of a
-         * running sandbox, so they are dropped only when none runs. */
-        if (live == 0) {
-                cleanup_free char *hv = xasprintf("%s/.hostview", root);
-                cleanup_close int hfd = open(hv, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                cleanup_dir DIR *hd = hfd >= 0 ? fdopendir(dup(hfd)) : NULL;
-                while (hd && (de = readdir(hd)) != NULL) {
-                        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                                continue;
-                        if (sbx_remove_tree(hfd, de->d_name) == 0 && report) {
-                                cleanup_free char *what =
-                                    xasprintf("host view %s/%s", hv, de->d_name);
-                                report(what, arg);
-                        }
-                }
-        }
+        /* Host view skeletons are a cache, removed when no run holds them. */
+        sbx_hostview_gc(report, arg);
         /* Cgroups whose state file is gone (the supervisor died between
          * removing one and the other): every sbx cgroup has a state file. */
         if (geteuid() == 0) {

@@ -199,6 +199,23 @@ C
 
 # ---- pid, network ----
 
+test_init_and_runtime_binary_out_of_reach() {
+	# Even root inside can not read init's memory or exe, nor write the sbx
+	# binary through /proc/1/exe (the runc CVE-2019-5736 path).
+	local before
+	before=$(sha256sum "$SBX" | cut -d' ' -f1)
+	expect_status 0 run -p "$POLICIES/root-inside.yaml" -- sh -c '
+		cat /proc/1/exe >/dev/null 2>&1 && echo EXE-READ || echo exe-refused
+		head -c 1 /proc/1/mem >/dev/null 2>&1 && echo MEM-READ || echo mem-refused
+		ls /proc/1/fd >/dev/null 2>&1 && echo FD-LISTED || echo fd-refused
+		echo x >>/proc/1/exe 2>/dev/null && echo EXE-WRITTEN || echo write-refused'
+	expect_contains "$WORK/out" exe-refused
+	expect_contains "$WORK/out" mem-refused
+	expect_contains "$WORK/out" fd-refused
+	expect_contains "$WORK/out" write-refused
+	[ "$(sha256sum "$SBX" | cut -d' ' -f1)" = "$before" ] || fail "the sbx binary changed"
+}
+
 test_host_processes_invisible() {
 	expect_status 0 run -- sh -c 'ls /proc | grep -c "^[0-9]"; cat /proc/1/cmdline | tr "\0" " "'
 	local n
@@ -379,12 +396,15 @@ test_killed_supervisor_kills_sandbox_and_gc_cleans() {
 }
 
 test_gc_leaves_live_sandboxes() {
-	"$SBX" run -q -- sleep 4 &
+	"$SBX" run -q -- sh -c 'sleep 4; cat /etc/hostname' >"$WORK/live" &
 	local pid=$!
 	sleep 3
 	expect_status 0 "$SBX" gc
 	expect_contains "$WORK/out" "nothing to remove"
-	wait $pid
+	# the host view skeleton under the running sandbox is kept
+	[ -n "$(find /run/sbx/.hostview -mindepth 1 -maxdepth 1 ! -name '.*')" ] || fail "skeleton removed"
+	wait $pid || fail "the sandbox failed"
+	expect_contains "$WORK/live" sbx
 }
 
 # ---- result record ----

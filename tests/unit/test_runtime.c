@@ -320,6 +320,36 @@ START_TEST(result_json)
 }
 END_TEST
 
+/* A command line that is not UTF-8 stays in the record, made readable. */
+START_TEST(result_json_not_utf8)
+{
+        struct sbx_result r;
+        json_t *j, *cmd;
+        json_error_t je;
+        char *text;
+
+        memset(&r, 0, sizeof(r));
+        strcpy(r.id, "0123456789ab");
+        r.rootfs_kind = xstrdup("dir");
+        r.rootfs = xstrdup("/srv/r\xff\xfeot");
+        r.argv = strv_push(NULL, xstrdup("echo"));
+        r.argv = strv_push(r.argv, xstrdup("caf\xe9"));
+        r.message = xstrdup("bad \xc3(");
+        text = sbx_result_to_json(&r);
+        j = json_loads(text, 0, &je);
+        ck_assert_ptr_nonnull(j);
+        cmd = json_object_get(j, "command");
+        ck_assert_int_eq(json_array_size(cmd), 2);
+        ck_assert_str_eq(json_string_value(json_array_get(cmd, 1)), "caf?");
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "rootfs"), "source")),
+                         "/srv/r??ot");
+        ck_assert_str_eq(json_string_value(json_object_get(j, "message")), "bad ?(");
+        json_decref(j);
+        free(text);
+        sbx_result_clear(&r);
+}
+END_TEST
+
 static Suite *runtime_suite(void)
 {
         Suite *s = suite_create("runtime");
@@ -338,6 +368,7 @@ static Suite *runtime_suite(void)
         tcase_add_test(tc, run_args_command_options_are_not_ours);
         tcase_add_loop_test(tc, run_args_bad, 0, ARRAY_SIZE(bad_args));
         tcase_add_test(tc, result_json);
+        tcase_add_test(tc, result_json_not_utf8);
         suite_add_tcase(s, tc);
         return s;
 }
