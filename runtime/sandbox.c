@@ -1025,9 +1025,11 @@ out:
         if (cg) {
                 sbx_error *cerr = NULL;
                 if (sbx_cgroup_destroy(cg, &cerr) < 0) {
-                        /* The command's result stands; gc will finish the job. */
+                        /* The command's result stands; the state file stays
+                         * so that `sbx gc` finds the cgroup and finishes. */
                         sbx_error_print(cerr);
                         sbx_error_free(cerr);
+                        free(steal_pointer(&state));
                 }
         }
         if (state)
