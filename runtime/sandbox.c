@@ -617,7 +617,11 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
                 sbx_fail_errno(&err, errno, "move supervisor pipes");
                 child_fail(c, err);
         }
-        close_fds_from(c->audit_fd >= 0 ? 5 : 4);
+        if (close_fds_from(c->audit_fd >= 0 ? 5 : 4) < 0) {
+                /* An fd of sbx's caller must never reach the command. */
+                sbx_fail_errno(&err, errno, "close inherited file descriptors");
+                child_fail(c, err);
+        }
         /* Cut the bounding set once here; the command inherits it, and init
          * needs only its effective capabilities from now on. */
         for (int cap = 0; cap < (int)cap_max_bits(); cap++)
