@@ -91,15 +91,23 @@ static char *cache_key(const sbx_policy *pol)
         return hex;
 }
 
-static bool load(const char *path, struct sock_filter **prog, size_t *len)
+/* The file is opened relative to the directory, and the directory is checked
+ * as well as the file: whoever can write the directory can rename any of our
+ * files, a program of a weaker policy included, to the name of this key, and
+ * the checksum inside would still match. */
+static bool load(const char *dir, const char *name, struct sock_filter **prog, size_t *len)
 {
-        cleanup_close int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        cleanup_close int fd = -1;
         cleanup_free char *data = NULL;
         struct stat st;
         uint32_t n;
         char want[SHA256_HEX_LEN + 1], got[SHA256_HEX_LEN + 1];
         size_t head = sizeof(MAGIC) - 1 + sizeof(n), body;
 
+        if (dfd < 0 || fstat(dfd, &st) < 0 || !trusted(&st))
+                return false;
+        fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !trusted(&st) ||
             st.st_size < (off_t)head || st.st_size > (off_t)(head + 65536 * 8 + SHA256_HEX_LEN))
                 return false;
@@ -165,7 +173,7 @@ int pol_compile_bpf_cached(const sbx_policy *pol, struct sock_filter **prog, siz
                            sbx_error **err)
 {
         cleanup_free char *dir = NULL;
-        cleanup_free char *key = NULL, *path = NULL;
+        cleanup_free char *key = NULL, *name = NULL, *path = NULL;
 
         if (embedded(pol, prog, len))
                 return 0;
@@ -173,8 +181,9 @@ int pol_compile_bpf_cached(const sbx_policy *pol, struct sock_filter **prog, siz
         if (dir == NULL)
                 return pol_compile_bpf(pol, prog, len, err);
         key = cache_key(pol);
-        path = xasprintf("%s/%s.bpf", dir, key);
-        if (load(path, prog, len))
+        name = xasprintf("%s.bpf", key);
+        path = xasprintf("%s/%s", dir, name);
+        if (load(dir, name, prog, len))
                 return 0;
         if (pol_compile_bpf(pol, prog, len, err) < 0)
                 return -1;

@@ -5,6 +5,7 @@
  *   sbx_store *st;
  *   sbx_store_open(NULL, &st, &err);        NULL: /var/lib/sbx as root,
  *                                           $XDG_DATA_HOME/sbx (~/.local/share/sbx) otherwise
+ *   sbx_store_hold(st, &err);               before resolving, until the layers are unused
  *   sbx_store_resolve(st, "alpine:3.20", &img, &err);   for `sbx run --rootfs NAME[:TAG]`
  *   ... mount img->layers as overlay lowerdirs ...
  *   sbx_image_free(img);
@@ -38,7 +39,9 @@ const char *sbx_store_root(const sbx_store *st);
 int sbx_store_resolve(sbx_store *st, const char *ref, struct sbx_image **out, sbx_error **err);
 /* Keep the store's layers from being pruned (by gc, or rm's reclaim) until
  * sbx_store_close: `sbx run` holds it for the life of a sandbox whose lower
- * layers they are.  The shared lock imports take; gc needs it exclusive. */
+ * layers they are; take it before sbx_store_resolve, or a gc between the two
+ * may remove what resolve found.  The shared lock imports take; gc needs it
+ * exclusive. */
 int sbx_store_hold(sbx_store *st, sbx_error **err);
 void sbx_image_free(struct sbx_image *img);
 

@@ -135,7 +135,8 @@ int rf_store_subdir(sbx_store *st, const char *sub, sbx_error **err)
 
 static int lock_file(sbx_store *st, const char *name, int how, sbx_error **err)
 {
-        cleanup_close int fd = openat(st->rootfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        cleanup_close int fd =
+            openat(st->rootfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 
         if (fd < 0)
                 return sbx_fail_errno(err, errno, "image store: open `%s/%s`", st->root, name);
@@ -173,8 +174,12 @@ int sbx_store_hold(sbx_store *st, sbx_error **err)
 int rf_write_atomic(int dirfd, const char *name, const char *data, sbx_error **err)
 {
         cleanup_free char *tmp = xasprintf("%s.tmp.%d", name, (int)getpid());
-        cleanup_close int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        cleanup_close int fd = -1;
 
+        /* Callers hold refs.lock, so a file of this name is the leftover of
+         * a killed writer with our pid, or planted: never write through it. */
+        unlinkat(dirfd, tmp, 0);
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)
                 return sbx_fail_errno(err, errno, "create `%s`", tmp);
         if (write_full(fd, data, strlen(data)) < 0 || fsync(fd) < 0) {
@@ -219,9 +224,13 @@ int rf_store_mktemp(sbx_store *st, char **name_out, sbx_error **err)
         return sbx_fail(err, "image store: no unique name under `%s/tmp`", st->root);
 }
 
-/* rm -rf without following symlinks; directories a rootless import made
- * read-only are made writable first. */
-int rf_rm_rf_at(int at, const char *name)
+/* Deeper than this, a subdirectory is moved up into the top directory and
+ * removed from there: each level holds a directory fd, and a layer may nest
+ * about 2000 directories (--max-path), more than RLIMIT_NOFILE often allows.
+ * A failed gc would then keep failing on the same tmp/ entry forever. */
+#define RM_DEPTH_MAX 64
+
+static int rm_rf(int at, const char *name, int top, unsigned depth, char ***parked)
 {
         cleanup_dir DIR *d = NULL;
         struct dirent *de;
@@ -243,10 +252,34 @@ int rf_rm_rf_at(int at, const char *name)
         while ((de = readdir(d)) != NULL) {
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                if (rf_rm_rf_at(dirfd(d), de->d_name) < 0)
+                if (depth >= RM_DEPTH_MAX && de->d_type == DT_DIR) {
+                        char *p = xasprintf(".rm-%d-%zu", (int)getpid(), strv_len(*parked));
+                        if (renameat2(dirfd(d), de->d_name, top, p, RENAME_NOREPLACE) < 0) {
+                                free(p);
+                                return -1;
+                        }
+                        *parked = strv_push(*parked, p);
+                        continue;
+                }
+                if (rm_rf(dirfd(d), de->d_name, top, depth + 1, parked) < 0)
                         return -1;
         }
         return unlinkat(at, name, AT_REMOVEDIR);
+}
+
+/* rm -rf without following symlinks; directories a rootless import made
+ * read-only are made writable first.  `at` is the store's tmp/, where
+ * subtrees nested too deep are parked (and left for gc after a crash). */
+int rf_rm_rf_at(int at, const char *name)
+{
+        char **parked = NULL;
+        int r = rm_rf(at, name, at, 0, &parked);
+
+        /* Indexed: removing one parked tree may park more. */
+        for (size_t i = 0; r == 0 && parked && parked[i]; i++)
+                r = rm_rf(at, parked[i], at, 0, &parked);
+        strv_free(parked);
+        return r;
 }
 
 /* ---- refs.json and image records ---- */
@@ -678,8 +711,8 @@ int sbx_store_remove(sbx_store *st, const char *ref, char **deleted, sbx_error *
                         *deleted = xstrdup(digest);
         }
         json_decref(refs);
-        close(steal_fd(&lk));
-        /* Reclaim layers now if no import holds the store; else gc will. */
+        /* Reclaim layers now if no import holds the store; else gc will.
+         * refs.lock stays held, as in gc. */
         if (file != NULL && rf_store_lock(st, LOCK_EX | LOCK_NB, NULL) == 0) {
                 struct sbx_gc_stats stats = {0};
                 prune_layers(st, &stats, NULL);
@@ -704,7 +737,11 @@ static int discard_entry(sbx_store *st, int dirfd, const char *name)
         return rf_rm_rf_at(tmpfd, dead);
 }
 
-static json_t *referenced_layers(sbx_store *st, json_t *refs, size_t *images_removed)
+/* The layers the named images use, or NULL when a named image's record can
+ * not be read: its layers are then unknown, and pruning would delete a named
+ * image's content (a damaged record, EMFILE).  Fail closed. */
+static json_t *referenced_layers(sbx_store *st, json_t *refs, size_t *images_removed,
+                                 sbx_error **err)
 {
         json_t *used = json_object();
         cleanup_close int imgfd =
@@ -720,7 +757,6 @@ static json_t *referenced_layers(sbx_store *st, json_t *refs, size_t *images_rem
                 char digest[80];
                 json_t *img, *l;
                 size_t i;
-                sbx_error *e = NULL;
 
                 if (n != 69 || strcmp(de->d_name + 64, ".json") != 0) {
                         if (de->d_name[0] != '.' && strstr(de->d_name, ".tmp.")) {
@@ -735,8 +771,16 @@ static json_t *referenced_layers(sbx_store *st, json_t *refs, size_t *images_rem
                         (*images_removed)++;
                         continue;
                 }
-                img = load_image(st, digest + 7, &e);
-                sbx_error_free(e);
+                img = load_image(st, digest + 7, err);
+                if (img == NULL || !json_is_array(json_object_get(img, "layers"))) {
+                        if (img != NULL)
+                                sbx_fail(err, "image sha256:%.12s: corrupt record (no layers)",
+                                         digest + 7);
+                        sbx_error_prefix(err, "image store `%s`: not pruning layers", st->root);
+                        json_decref(img);
+                        json_decref(used);
+                        return NULL;
+                }
                 json_array_foreach(json_object_get(img, "layers"), i, l)
                 {
                         if (layer_hex(l))
@@ -758,8 +802,10 @@ static int prune_layers(sbx_store *st, struct sbx_gc_stats *stats, sbx_error **e
 
         if (refs == NULL)
                 return -1;
-        used = referenced_layers(st, refs, &stats->images_removed);
+        used = referenced_layers(st, refs, &stats->images_removed, err);
         json_decref(refs);
+        if (used == NULL)
+                return -1;
         if ((lfd = rf_store_subdir(st, "layers/sha256", err)) < 0 ||
             (d = fdopendir(dup(lfd))) == NULL) {
                 json_decref(used);
@@ -800,7 +846,7 @@ static void remove_root_temps(sbx_store *st)
 
 int sbx_store_gc(sbx_store *st, struct sbx_gc_stats *stats, sbx_error **err)
 {
-        cleanup_close int tmpfd = -1;
+        cleanup_close int tmpfd = -1, refslk = -1;
         cleanup_dir DIR *d = NULL;
         struct dirent *de;
         char **debris = NULL;
@@ -809,6 +855,12 @@ int sbx_store_gc(sbx_store *st, struct sbx_gc_stats *stats, sbx_error **err)
         memset(stats, 0, sizeof(*stats));
         if (rf_store_lock(st, LOCK_EX | LOCK_NB, err) < 0)
                 return -1;
+        /* tag and rm change refs.json and records without the store lock: a
+         * record gc reads as unnamed must stay so until it is gone. */
+        if ((refslk = lock_file(st, "refs.lock", LOCK_EX, err)) < 0) {
+                flock(st->lockfd, LOCK_UN);
+                return -1;
+        }
         if ((tmpfd = rf_store_subdir(st, "tmp", err)) < 0 || (d = fdopendir(dup(tmpfd))) == NULL)
                 return -1;
         while ((de = readdir(d)) != NULL)

@@ -34,12 +34,14 @@ static const char inspect_usage[] =
 static const char rm_usage[] =
     "Usage: sbx image rm NAME[:TAG]|DIGEST...\n\nRemove a name; by digest, the image and "
     "all its names.  An image left\nwithout names is deleted and layers no other image "
-    "uses are reclaimed\n(by `sbx image gc` if an import is running).\n";
+    "uses are reclaimed\n(by `sbx image gc` if an import or a sandbox running on an image\n"
+    "holds the store).\n";
 static const char tag_usage[] = "Usage: sbx image tag SRC DST\n\nGive the image SRC (name or "
                                 "digest) the name DST[:TAG].\n";
-static const char gc_usage[] = "Usage: sbx image gc\n\nRemove what failed or killed imports "
-                               "left under tmp/, unnamed image records\nand layers no image "
-                               "uses.  Fails while an import is running.\n";
+static const char gc_usage[] =
+    "Usage: sbx image gc\n\nRemove what failed or killed imports "
+    "left under tmp/, unnamed image records\nand layers no image "
+    "uses.  Fails while an import runs or a sandbox runs on an\nimage of the store.\n";
 
 static bool wants_help(int argc, char **argv)
 {

@@ -45,13 +45,16 @@ static int set_image(sbx_sandbox *sb, const char *ref, sbx_store **st, sbx_error
 
         if (sbx_store_open(NULL, st, err) < 0)
                 return -1;
+        /* Resolved once to fail early (without creating a store that is not
+         * there), then again once held: a gc between a resolve and the hold
+         * could have removed the layers the first one found. */
         if (sbx_store_resolve(*st, ref, &img, err) < 0)
                 return sbx_error_prefix(err, "rootfs `%s` (not a directory, nor an imported image)",
                                         ref);
-        if (sbx_store_hold(*st, err) < 0) {
-                sbx_image_free(img);
-                return -1;
-        }
+        sbx_image_free(img);
+        img = NULL;
+        if (sbx_store_hold(*st, err) < 0 || sbx_store_resolve(*st, ref, &img, err) < 0)
+                return sbx_error_prefix(err, "rootfs `%s`", ref);
         sbx_sandbox_set_rootfs_layers(sb, img->name, img->digest, img->layers, img->n_layers);
         sbx_image_free(img);
         return 0;

@@ -2,6 +2,7 @@
  * as a fresh compile, and is ignored when damaged or not trusted. */
 #include "policy-internal.h"
 #include "precompiled.h"
+#include "sha256.h"
 #include "util.h"
 
 #include <check.h>
@@ -115,6 +116,40 @@ START_TEST(untrusted_directory_is_not_used)
 }
 END_TEST
 
+/* Whoever can write the directory can rename a file of ours (the program of
+ * a weaker policy, checksum and all) to this key's name: a well-formed file
+ * there must not be loaded either. */
+START_TEST(file_in_untrusted_directory_is_not_loaded)
+{
+        struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, 0x7fff0000); /* allow everything */
+        uint32_t one = 1;
+        char sum[SHA256_HEX_LEN + 1];
+        sbx_plan *fresh, *again;
+        char *f;
+        int fd;
+
+        fresh = compile_default();
+        f = cache_file();
+        ck_assert_ptr_nonnull(f);
+        sha256_hex(&allow, sizeof(allow), sum);
+        fd = open(f, O_WRONLY | O_TRUNC);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write_full(fd, "SBXBPF1\n", 8), 0);
+        ck_assert_int_eq(write_full(fd, &one, sizeof(one)), 0);
+        ck_assert_int_eq(write_full(fd, &allow, sizeof(allow)), 0);
+        ck_assert_int_eq(write_full(fd, sum, SHA256_HEX_LEN), 0);
+        close(fd);
+        ck_assert_int_eq(chmod(dir, 0777), 0);
+        again = compile_default();
+        ck_assert_uint_eq(fresh->seccomp_len, again->seccomp_len);
+        ck_assert_mem_eq(fresh->seccomp, again->seccomp,
+                         fresh->seccomp_len * sizeof(struct sock_filter));
+        free(f);
+        sbx_plan_free(fresh);
+        sbx_plan_free(again);
+}
+END_TEST
+
 START_TEST(empty_setting_disables)
 {
         sbx_plan *p;
@@ -175,6 +210,7 @@ int main(void)
         tcase_add_test(tc, hit_gives_the_same_program);
         tcase_add_test(tc, damaged_file_is_a_miss);
         tcase_add_test(tc, untrusted_directory_is_not_used);
+        tcase_add_test(tc, file_in_untrusted_directory_is_not_loaded);
         tcase_add_test(tc, empty_setting_disables);
         tcase_add_test(tc, embedded_programs_match_fresh_compiles);
         suite_add_tcase(s, tc);

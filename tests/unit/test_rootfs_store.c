@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -993,6 +994,93 @@ START_TEST(test_store_ops)
 }
 END_TEST
 
+/* A named image whose record can not be read keeps its layers: gc fails
+ * rather than guess that nothing uses them. */
+START_TEST(test_gc_keeps_layers_of_unreadable_record)
+{
+        static const struct layer_spec a[] = {{l0, PLAIN}, {l1, PLAIN}};
+        sbx_store *st = NULL;
+        sbx_error *err = NULL;
+        struct sbx_gc_stats gs;
+        const char *ahex;
+        char *rec;
+
+        ahex = make_oci(P("a"), a, 2, "1", 0);
+        import_ok(P("a"), "app:1", NULL);
+        ck_assert_int_eq(count_dir("layers/sha256"), 2);
+        rec = P("store/images/sha256/%s.json", ahex);
+        write_str(rec, "{\"digest\": "); /* damaged: cut short */
+        ck_assert_int_eq(sbx_store_open(NULL, &st, &err), 0);
+        ck_assert_int_eq(sbx_store_gc(st, &gs, &err), -1);
+        ck_assert_ptr_nonnull(strstr(err->msg, "not pruning layers"));
+        sbx_error_free(err);
+        ck_assert_int_eq(count_dir("layers/sha256"), 2);
+        sbx_store_close(st);
+}
+END_TEST
+
+/* A layer may nest ~2000 directories; removing it must not need a file
+ * descriptor per level, or gc fails on it for good. */
+START_TEST(test_gc_removes_deep_tree)
+{
+        struct rlimit rl = {256, 256};
+        sbx_store *st = NULL;
+        sbx_error *err = NULL;
+        struct sbx_gc_stats gs;
+        int fd;
+
+        ck_assert_int_eq(mkdir(store, 0755), 0);
+        ck_assert_int_eq(mkdir(P("store/tmp"), 0755), 0);
+        fd = open(P("store/tmp"), O_RDONLY | O_DIRECTORY);
+        ck_assert_int_ge(fd, 0);
+        for (int i = 0; i < 1500; i++) {
+                int sub;
+                ck_assert_int_eq(mkdirat(fd, "a", 0755), 0);
+                sub = openat(fd, "a", O_RDONLY | O_DIRECTORY);
+                ck_assert_int_ge(sub, 0);
+                close(fd);
+                fd = sub;
+        }
+        ck_assert_int_eq(mkdirat(fd, "last", 0555), 0);
+        close(fd);
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+        ck_assert_int_eq(sbx_store_open(NULL, &st, &err), 0);
+        ck_assert_msg(sbx_store_gc(st, &gs, &err) == 0, "gc: %s", err ? err->msg : "?");
+        ck_assert_int_eq(gs.tmp_removed, 1);
+        ck_assert_int_eq(rmdir(P("store/tmp")), 0); /* empty: nothing parked left */
+        sbx_store_close(st);
+}
+END_TEST
+
+/* refs.json is written through refs.json.tmp.<pid>: a symlink of that name
+ * planted in the store is replaced, never written through. */
+START_TEST(test_planted_temp_symlink_not_followed)
+{
+        static const struct layer_spec a[] = {{l0, PLAIN}};
+        sbx_store *st = NULL;
+        sbx_error *err = NULL;
+        struct sbx_image *img;
+        char *victim = P("victim"), *data;
+        struct stat sb;
+
+        make_oci(P("a"), a, 1, "1", 0);
+        import_ok(P("a"), "app:1", NULL);
+        write_str(victim, "precious\n");
+        ck_assert_int_eq(symlink(victim, P("store/refs.json.tmp.%d", (int)getpid())), 0);
+        ck_assert_int_eq(sbx_store_open(NULL, &st, &err), 0);
+        ck_assert_msg(sbx_store_tag(st, "app:1", "other", &err) == 0, "tag: %s",
+                      err ? err->msg : "?");
+        sbx_store_close(st);
+        data = read_file_at(AT_FDCWD, victim, NULL);
+        ck_assert_str_eq(data, "precious\n");
+        free(data);
+        ck_assert_int_eq(lstat(P("store/refs.json"), &sb), 0);
+        ck_assert(S_ISREG(sb.st_mode));
+        ck_assert_ptr_nonnull(img = resolve("other"));
+        sbx_image_free(img);
+}
+END_TEST
+
 /* ---- concurrency and SIGKILL ---- */
 
 static struct ent many[302];
@@ -1150,6 +1238,9 @@ static Suite *suite(void)
         tcase_add_test(tc, test_too_many_layers);
         tcase_add_test(tc, test_index_with_two_images);
         tcase_add_test(tc, test_store_ops);
+        tcase_add_test(tc, test_gc_keeps_layers_of_unreadable_record);
+        tcase_add_test(tc, test_gc_removes_deep_tree);
+        tcase_add_test(tc, test_planted_temp_symlink_not_followed);
         tcase_add_test(tc, test_concurrent_shared_layer);
         tcase_add_test(tc, test_sigkill_halfway);
         tcase_add_test(tc, test_gc_refuses_during_import);
