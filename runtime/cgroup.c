@@ -176,7 +176,8 @@ int sbx_cgroup_create(const char *id, const sbx_plan *plan, struct sbx_result *r
         };
         cleanup_free char *mnt = cgroup2_mount();
         cleanup_free char *parent = NULL, *path = NULL, *avail = NULL;
-        bool root = geteuid() == 0, usable[ARRAY_SIZE(reqs)];
+        cleanup_free char *missing = NULL, *no_ctrl = NULL;
+        bool root = geteuid() == 0, usable[ARRAY_SIZE(reqs)], ctrl_ok[ARRAY_SIZE(reqs)];
         cleanup_close int dfd = -1;
         struct sbx_cgroup *cg;
 
@@ -221,14 +222,23 @@ int sbx_cgroup_create(const char *id, const sbx_plan *plan, struct sbx_result *r
                 avail = read_file_at(AT_FDCWD, cpath, NULL);
         }
         for (size_t i = 0; i < ARRAY_SIZE(reqs); i++) {
-                usable[i] = false;
+                ctrl_ok[i] = usable[i] = false;
                 if (!reqs[i].lim->set)
                         continue;
-                usable[i] = root ? enable_controller(mnt, parent, avail, reqs[i].ctrl)
-                                 : controller_delegated(parent, reqs[i].ctrl);
-                if (usable[i] && faccessat(cg->dirfd, reqs[i].file, W_OK, 0) < 0)
-                        usable[i] = false;
+                ctrl_ok[i] = root ? enable_controller(mnt, parent, avail, reqs[i].ctrl)
+                                  : controller_delegated(parent, reqs[i].ctrl);
+                usable[i] = ctrl_ok[i] && faccessat(cg->dirfd, reqs[i].file, W_OK, 0) == 0;
+                if (!ctrl_ok[i] && (missing == NULL || !word_in(missing, reqs[i].ctrl))) {
+                        char *m = xasprintf("%s%s%s", missing ? missing : "", missing ? ", " : "",
+                                            reqs[i].ctrl);
+                        free(missing);
+                        missing = m;
+                }
         }
+        /* One reason for every limit whose controller is missing, so that a
+         * host without them is described once. */
+        if (missing)
+                no_ctrl = xasprintf("cgroup2 at %s has no %s controller", mnt, missing);
         for (size_t i = 0; i < ARRAY_SIZE(reqs); i++) {
                 if (!reqs[i].lim->set)
                         continue;
@@ -238,10 +248,14 @@ int sbx_cgroup_create(const char *id, const sbx_plan *plan, struct sbx_result *r
                                 goto fail;
                         continue;
                 }
-                cleanup_free char *why = xasprintf(
-                    "cgroup2 at %s has no %s controller%s", mnt, reqs[i].ctrl,
-                    strcmp(reqs[i].file, "memory.swap.max") == 0 ? " or no swap accounting" : "");
-                if (cannot_apply(&reqs[i], why, res, approx, err) < 0)
+                cleanup_free char *no_file =
+                    ctrl_ok[i] ? xasprintf("cgroup2 at %s has the %s controller but no %s%s", mnt,
+                                           reqs[i].ctrl, reqs[i].file,
+                                           strcmp(reqs[i].file, "memory.swap.max") == 0
+                                               ? " (no swap accounting)"
+                                               : "")
+                               : NULL;
+                if (cannot_apply(&reqs[i], ctrl_ok[i] ? no_file : no_ctrl, res, approx, err) < 0)
                         goto fail;
         }
         *out = cg;

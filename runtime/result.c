@@ -29,32 +29,12 @@ void sbx_result_print_degradations(const struct sbx_result *res, FILE *out)
                 res->policy_name ? res->policy_name : "");
         for (size_t i = 0; i < res->n_degraded; i++)
                 fprintf(out, "%s %s", i ? "," : "", res->degraded[i].setting);
-        /* "cgroup2 at M has no C controller" once per M, with every C. */
-        {
-                cleanup_free char *mnt = NULL, *ctrls = NULL;
-                for (size_t i = 0; i < res->n_degraded; i++) {
-                        const char *r = res->degraded[i].reason, *no = strstr(r, " has no ");
-                        bool seen = false;
-                        if (strncmp(r, "cgroup2 at ", 11) == 0 && no && strstr(no, " controller")) {
-                                size_t cl = strcspn(no + 8, " ");
-                                cleanup_free char *c = xstrndup(no + 8, cl);
-                                if (mnt == NULL)
-                                        mnt = xstrndup(r + 11, (size_t)(no - r - 11));
-                                if (ctrls == NULL || !strstr(ctrls, c)) {
-                                        char *n = xasprintf("%s%s%s", ctrls ? ctrls : "",
-                                                            ctrls ? ", " : "", c);
-                                        free(ctrls);
-                                        ctrls = n;
-                                }
-                                continue;
-                        }
-                        for (size_t j = 0; j < i && !seen; j++)
-                                seen = strcmp(res->degraded[j].reason, r) == 0;
-                        if (!seen)
-                                fprintf(out, "; %s", r);
-                }
-                if (mnt)
-                        fprintf(out, "; cgroup2 at %s has no %s controller", mnt, ctrls);
+        for (size_t i = 0; i < res->n_degraded; i++) {
+                bool seen = false;
+                for (size_t j = 0; j < i && !seen; j++)
+                        seen = strcmp(res->degraded[j].reason, res->degraded[i].reason) == 0;
+                if (!seen)
+                        fprintf(out, "; %s", res->degraded[i].reason);
         }
         fputs("; approximated by", out);
         bool any = false;

@@ -180,9 +180,9 @@ static int bind_in(int rootfd, const char *src, bool nofollow, const char *dst, 
         if (mount_in(rootfd, dst, !S_ISDIR(st.st_mode), nofollow ? self : src, NULL,
                      MS_BIND | MS_REC, NULL, err) < 0)
                 return -1;
-        if (!ro)
-                return 0;
-        return remount_ro(rootfd, dst, err) < 0 ? -1 : seal_ro_recursive(rootfd, dst, err);
+        /* mount_setattr changes only the read-only flag, so unlike a
+         * remount it needs no care for the flags locked on the host's mount. */
+        return ro ? seal_ro_recursive(rootfd, dst, err) : 0;
 }
 
 /* ---- the read-only view of the host ---- */

@@ -697,37 +697,41 @@ struct outcome {
         bool have_status, exec_failed, setup_failed, timed_out;
         int status, exec_errno;
         char text[480];
-        int setup_errno;
 };
 
-static void read_msgs(int fd, struct outcome *o)
+static void handle_msg(struct msg *m, struct outcome *o)
+{
+        m->text[sizeof(m->text) - 1] = '\0';
+        switch (m->type) {
+        case 'E':
+                if (!o->setup_failed) { /* the first error is the cause */
+                        o->setup_failed = true;
+                        snprintf(o->text, sizeof(o->text), "%s", m->text);
+                }
+                break;
+        case 'X':
+                o->exec_failed = true;
+                o->exec_errno = m->value;
+                snprintf(o->text, sizeof(o->text), "%s", m->text);
+                break;
+        case 'S':
+                o->have_status = true;
+                o->status = m->value;
+                break;
+        default:
+                break;
+        }
+}
+
+/* Take one record; false at end of file (every writer gone). */
+static bool read_msg(int fd, struct outcome *o)
 {
         struct msg m;
-        ssize_t n;
 
-        while ((n = read_full(fd, &m, sizeof(m))) == (ssize_t)sizeof(m)) {
-                m.text[sizeof(m.text) - 1] = '\0';
-                switch (m.type) {
-                case 'E':
-                        if (!o->setup_failed) {
-                                o->setup_failed = true;
-                                o->setup_errno = m.value;
-                                snprintf(o->text, sizeof(o->text), "%s", m.text);
-                        }
-                        break;
-                case 'X':
-                        o->exec_failed = true;
-                        o->exec_errno = m.value;
-                        snprintf(o->text, sizeof(o->text), "%s", m.text);
-                        break;
-                case 'S':
-                        o->have_status = true;
-                        o->status = m.value;
-                        break;
-                default:
-                        break;
-                }
-        }
+        if (read_full(fd, &m, sizeof(m)) != (ssize_t)sizeof(m))
+                return false;
+        handle_msg(&m, o);
+        return true;
 }
 
 static void kill_sandbox(struct sbx_cgroup *cg, pid_t init)
@@ -787,22 +791,8 @@ static void supervise(pid_t init, int pidfd, int msgfd, int sigfd, struct sbx_cg
                         o->timed_out = true;
                         kill_sandbox(cg, init);
                 }
-                if (fds[1].revents) {
-                        struct msg m;
-                        ssize_t n = read_full(msgfd, &m, sizeof(m));
-                        if (n == (ssize_t)sizeof(m)) {
-                                /* Put it through the one parser. */
-                                int p[2];
-                                if (pipe2(p, O_CLOEXEC) == 0) {
-                                        write_full(p[1], &m, sizeof(m));
-                                        close(p[1]);
-                                        read_msgs(p[0], o);
-                                        close(p[0]);
-                                }
-                        } else {
-                                msg_open = false;
-                        }
-                }
+                if (fds[1].revents)
+                        msg_open = read_msg(msgfd, o);
                 if (fds[2].revents) {
                         struct signalfd_siginfo si;
                         if (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
@@ -815,8 +805,8 @@ static void supervise(pid_t init, int pidfd, int msgfd, int sigfd, struct sbx_cg
                                 break;
                 }
         }
-        if (msg_open)
-                read_msgs(msgfd, o);
+        while (msg_open && read_msg(msgfd, o))
+                ;
 }
 
 static void fill_usage(struct sbx_result *res, struct sbx_cgroup *cg, const struct rusage *ru)

@@ -175,9 +175,7 @@ int sbx_gc(void (*report)(const char *what, void *arg), void *arg, sbx_error **e
                 fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
                         continue;
-                rec = read_file_at(fd, "", NULL);
-                if (rec == NULL)
-                        rec = read_file_at(AT_FDCWD, path, NULL);
+                rec = read_fd(fd, NULL);
                 /* A file younger than two seconds may belong to a run that
                  * has not finished writing it. */
                 if (rec == NULL || supervisor_alive(rec) || time(NULL) - st.st_mtime < 2)

@@ -178,15 +178,11 @@ int write_file_at(int dirfd, const char *path, const char *data, bool create, mo
         return 0;
 }
 
-char *read_file_at(int dirfd, const char *path, size_t *len_out)
+char *read_fd(int fd, size_t *len_out)
 {
-        cleanup_close int fd = TEMP_FAILURE_RETRY(openat(dirfd, path, O_RDONLY | O_CLOEXEC));
         size_t cap = 4096, len = 0;
-        cleanup_free char *buf = NULL;
+        cleanup_free char *buf = xmalloc(cap + 1);
 
-        if (fd < 0)
-                return NULL;
-        buf = xmalloc(cap + 1);
         for (;;) {
                 ssize_t r = read(fd, buf + len, cap - len);
                 if (r < 0 && errno == EINTR)
@@ -205,6 +201,13 @@ char *read_file_at(int dirfd, const char *path, size_t *len_out)
         if (len_out)
                 *len_out = len;
         return steal_pointer(&buf);
+}
+
+char *read_file_at(int dirfd, const char *path, size_t *len_out)
+{
+        cleanup_close int fd = TEMP_FAILURE_RETRY(openat(dirfd, path, O_RDONLY | O_CLOEXEC));
+
+        return fd < 0 ? NULL : read_fd(fd, len_out);
 }
 
 int close_fds_from(int from)

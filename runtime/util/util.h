@@ -76,6 +76,8 @@ ssize_t read_full(int fd, void *buf, size_t n);
 int write_full(int fd, const void *buf, size_t n);
 /* Write a string to dirfd/path (O_WRONLY|O_CLOEXEC, no O_CREAT unless create). */
 int write_file_at(int dirfd, const char *path, const char *data, bool create, mode_t mode);
+/* Read what is left of fd into a NUL-terminated buffer; NULL with errno. */
+char *read_fd(int fd, size_t *len_out);
 /* Read a whole (small) file into a NUL-terminated buffer; NULL with errno. */
 char *read_file_at(int dirfd, const char *path, size_t *len_out);
 /* Close every fd >= from (close_range, with a /proc/self/fd fallback). */

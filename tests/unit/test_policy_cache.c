@@ -60,8 +60,25 @@ static void teardown(void)
         rmdir(dir);
 }
 
+/* Replace the cache file at `path` by a well-formed one holding `insn`. */
+static void write_cache_file(const char *path, const struct sock_filter *insn)
+{
+        uint32_t one = 1;
+        char sum[SHA256_HEX_LEN + 1];
+        int fd = open(path, O_WRONLY | O_TRUNC);
+
+        ck_assert_int_ge(fd, 0);
+        sha256_hex(insn, sizeof(*insn), sum);
+        ck_assert_int_eq(write_full(fd, "SBXBPF1\n", 8), 0);
+        ck_assert_int_eq(write_full(fd, &one, sizeof(one)), 0);
+        ck_assert_int_eq(write_full(fd, insn, sizeof(*insn)), 0);
+        ck_assert_int_eq(write_full(fd, sum, SHA256_HEX_LEN), 0);
+        close(fd);
+}
+
 START_TEST(hit_gives_the_same_program)
 {
+        struct sock_filter marker = BPF_STMT(BPF_RET | BPF_K, 0x7fff0000);
         sbx_plan *fresh, *cached;
         char *f;
 
@@ -72,6 +89,13 @@ START_TEST(hit_gives_the_same_program)
         ck_assert_uint_eq(fresh->seccomp_len, cached->seccomp_len);
         ck_assert_mem_eq(fresh->seccomp, cached->seccomp,
                          fresh->seccomp_len * sizeof(struct sock_filter));
+        sbx_plan_free(cached);
+        /* and it really comes from the file: a well-formed file with other
+         * content under the key is what the next compile returns */
+        write_cache_file(f, &marker);
+        cached = compile_default();
+        ck_assert_uint_eq(cached->seccomp_len, 1);
+        ck_assert_mem_eq(cached->seccomp, &marker, sizeof(marker));
         free(f);
         sbx_plan_free(fresh);
         sbx_plan_free(cached);
@@ -122,23 +146,13 @@ END_TEST
 START_TEST(file_in_untrusted_directory_is_not_loaded)
 {
         struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, 0x7fff0000); /* allow everything */
-        uint32_t one = 1;
-        char sum[SHA256_HEX_LEN + 1];
         sbx_plan *fresh, *again;
         char *f;
-        int fd;
 
         fresh = compile_default();
         f = cache_file();
         ck_assert_ptr_nonnull(f);
-        sha256_hex(&allow, sizeof(allow), sum);
-        fd = open(f, O_WRONLY | O_TRUNC);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(write_full(fd, "SBXBPF1\n", 8), 0);
-        ck_assert_int_eq(write_full(fd, &one, sizeof(one)), 0);
-        ck_assert_int_eq(write_full(fd, &allow, sizeof(allow)), 0);
-        ck_assert_int_eq(write_full(fd, sum, SHA256_HEX_LEN), 0);
-        close(fd);
+        write_cache_file(f, &allow);
         ck_assert_int_eq(chmod(dir, 0777), 0);
         again = compile_default();
         ck_assert_uint_eq(fresh->seccomp_len, again->seccomp_len);
