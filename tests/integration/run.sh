@@ -266,12 +266,20 @@ c.sendall(b"ping"); print(a.recv(4).decode())'
 # ---- file system ----
 
 test_writes_never_reach_the_host() {
-	# root inside (uid 0 of the sandbox, unprivileged outside) may write / and /usr
-	expect_status 0 run -p "$POLICIES/root-inside.yaml" -- sh -c 'echo x > /sbx-probe && echo y > /usr/sbx-probe && mkdir -p /etc/x && cat /sbx-probe /usr/sbx-probe'
+	# root inside (uid 0 of the sandbox, unprivileged outside) may write /
+	# (the overlay's tmpfs upper takes it); /usr is the host's, read-only
+	expect_status 0 run -p "$POLICIES/root-inside.yaml" -- sh -c 'echo x > /sbx-probe && mkdir -p /etc/x && cat /sbx-probe; echo y > /usr/sbx-probe || echo usr-refused; touch /usr/bin/sbx-probe || echo bin-refused'
 	expect_contains "$WORK/out" x
+	expect_contains "$WORK/out" usr-refused
+	expect_contains "$WORK/out" bin-refused
+	expect_contains "$WORK/err" "Read-only file system"
 	[ ! -e /sbx-probe ] || fail "/sbx-probe reached the host"
 	[ ! -e /usr/sbx-probe ] || fail "/usr/sbx-probe reached the host"
-	expect_status 1 run -- test -e /usr/sbx-probe
+	[ ! -e /usr/bin/sbx-probe ] || fail "/usr/bin/sbx-probe reached the host"
+	expect_status 1 run -- test -e /sbx-probe
+	# the host's /usr is bound read-only, nosuid and nodev
+	expect_status 0 run -- awk '$5 == "/usr" { print $6 }' /proc/self/mountinfo
+	grep -qx 'ro,nosuid,nodev[a-z,]*' "$WORK/out" || fail "/usr mount options: $(cat "$WORK/out")"
 }
 
 test_rootfs_dir_lower_untouched() {
