@@ -77,25 +77,26 @@ $(B)/gen/builtin-policies.c: scripts/embed-policies.sh $(wildcard policy/builtin
 # costs every run about 0.7 ms.  nss-stubs.c says why it is safe.
 SBX_MAIN_OBJ := $(B)/obj/runtime/cli/main.o $(B)/obj/runtime/cli/static/nss-stubs.o
 
-# The built-in policies' seccomp programs are compiled at build time by a
-# first-stage sbx (the same code without them) and embedded in the final one
-# (policy/precompiled.h): no libseccomp time for them, even on a first run.
+# The built-in policies are compiled at build time by a first-stage sbx (the
+# same code without them) and embedded in the final one, seccomp programs
+# and whole plans (policy/precompiled.h): no libseccomp time for them, even
+# on a first run, and no YAML parsing when `sbx run` uses one.
 BUILTIN_NAMES := $(sort $(basename $(notdir $(wildcard policy/builtin/*.yaml))))
 
 $(B)/sbx-stage1: $(SBX_MAIN_OBJ) $(CLI_OBJ) $(LIB_OBJ)
 	$(CC) -static-pie -Wl,-z,relro,-z,now $(LDFLAGS) -o $@ $^ $(SBX_LIBS)
 
-$(B)/gen/builtin-bpf.c: $(B)/sbx-stage1 scripts/embed-bpf.sh
-	sh scripts/embed-bpf.sh $(B)/sbx-stage1 $(BUILTIN_NAMES) > $@.tmp && mv $@.tmp $@
+$(B)/gen/builtin-compiled.c: $(B)/sbx-stage1 scripts/embed-compiled.sh
+	sh scripts/embed-compiled.sh $(B)/sbx-stage1 $(BUILTIN_NAMES) > $@.tmp && mv $@.tmp $@
 
-$(B)/sbx: $(SBX_MAIN_OBJ) $(CLI_OBJ) $(LIB_OBJ) $(B)/obj/gen/builtin-bpf.o
+$(B)/sbx: $(SBX_MAIN_OBJ) $(CLI_OBJ) $(LIB_OBJ) $(B)/obj/gen/builtin-compiled.o
 	$(CC) -static-pie -Wl,-z,relro,-z,now $(LDFLAGS) -o $@ $^ $(SBX_LIBS)
 
 $(B)/sbx-import: $(B)/obj/runtime/cli/sbx-import.o $(ARCHIVE_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(ARCHIVE_LIBS) $(STATIC_LIBS)
 
 # Unit tests link the objects (not the exported API) so internals stay reachable.
-$(B)/tests/%: tests/unit/%.c $(CLI_OBJ) $(ARCHIVE_OBJ) $(LIB_OBJ) $(B)/obj/gen/builtin-bpf.o
+$(B)/tests/%: tests/unit/%.c $(CLI_OBJ) $(ARCHIVE_OBJ) $(LIB_OBJ) $(B)/obj/gen/builtin-compiled.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS_ALL) -o $@ $(filter %.c %.o,$^) $(CHECK_LIBS) $(ARCHIVE_LIBS) $(STATIC_LIBS)
 

@@ -155,15 +155,16 @@ static void store(const char *dir, const char *path, const struct sock_filter *p
  * has them and the policy texts are the ones it was compiled from. */
 static bool embedded(const sbx_policy *pol, struct sock_filter **prog, size_t *len)
 {
-        if (sbx_builtin_bpf == NULL || pol->source == NULL || strcmp(pol->source, "built-in") != 0)
+        if (sbx_builtin_compiled == NULL || pol->source == NULL ||
+            strcmp(pol->source, "built-in") != 0)
                 return false;
-        for (const struct sbx_builtin_bpf *e = sbx_builtin_bpf; e->name; e++) {
+        for (const struct sbx_builtin_compiled *e = sbx_builtin_compiled; e->name; e++) {
                 if (strcmp(e->name, pol->name) != 0 || strcmp(e->sha256, pol->sha256) != 0 ||
-                    e->len == 0 || e->len % sizeof(struct sock_filter) != 0)
+                    e->bpf_len == 0 || e->bpf_len % sizeof(struct sock_filter) != 0)
                         continue;
-                *prog = xmalloc(e->len + 64 * sizeof(struct sock_filter));
-                memcpy(*prog, e->bytes, e->len);
-                *len = e->len / sizeof(struct sock_filter);
+                *prog = xmalloc(e->bpf_len + 64 * sizeof(struct sock_filter));
+                memcpy(*prog, e->bpf, e->bpf_len);
+                *len = e->bpf_len / sizeof(struct sock_filter);
                 return true;
         }
         return false;

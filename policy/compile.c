@@ -24,12 +24,6 @@
 
 #define MARKER SCMP_ACT_TRACE(0x5b58)
 
-struct plan_impl {
-        struct sbx_plan pub; /* first: sbx_plan_free casts back */
-        char **pool;
-        size_t n_pool;
-};
-
 /* The fallback of syscall nr when it differs from the default and the
  * syscall has conditional rules (so libseccomp can not express it). */
 static bool needs_dispatch(const sbx_policy *pol, int nr)
@@ -215,7 +209,7 @@ static struct sock_filter *audit_program(const struct sock_filter *prog, size_t 
         return p;
 }
 
-static const char *pdup(struct plan_impl *pi, const char *s)
+const char *pol_plan_origin(struct pol_plan_impl *pi, const char *s)
 {
         if (s == NULL)
                 s = "built-in";
@@ -223,7 +217,7 @@ static const char *pdup(struct plan_impl *pi, const char *s)
         return pi->pool[pi->n_pool++] = xstrdup(s);
 }
 
-static struct sbx_plan_limit plan_limit(struct plan_impl *pi, const sbx_policy *pol,
+static struct sbx_plan_limit plan_limit(struct pol_plan_impl *pi, const sbx_policy *pol,
                                         enum pol_limit_id id)
 {
         const struct pol_limit *l = &pol->limits[id];
@@ -232,7 +226,7 @@ static struct sbx_plan_limit plan_limit(struct plan_impl *pi, const sbx_policy *
             .set = l->set,
             .best_effort = l->best_effort < 0 ? pol->best_effort : l->best_effort,
             .value = l->value,
-            .origin = pdup(pi, l->origin),
+            .origin = pol_plan_origin(pi, l->origin),
         };
 }
 
@@ -245,7 +239,7 @@ static char **strv_copy(char *const *v)
         return out;
 }
 
-static void plan_paths(struct plan_impl *pi, const sbx_policy *pol)
+static void plan_paths(struct pol_plan_impl *pi, const sbx_policy *pol)
 {
         struct sbx_plan *p = &pi->pub;
 
@@ -253,19 +247,19 @@ static void plan_paths(struct plan_impl *pi, const sbx_policy *pol)
         for (size_t i = 0; i < pol->n_writable; i++)
                 p->tmpfs[i] =
                     (struct sbx_plan_tmpfs){xstrdup(pol->writable[i].path), pol->writable[i].size,
-                                            pdup(pi, pol->writable[i].origin)};
+                                            pol_plan_origin(pi, pol->writable[i].origin)};
         p->n_tmpfs = pol->n_writable;
         p->binds = xcalloc(pol->n_binds + 1, sizeof(*p->binds));
         for (size_t i = 0; i < pol->n_binds; i++)
                 p->binds[i] = (struct sbx_plan_bind){
                     xstrdup(pol->binds[i].source), xstrdup(pol->binds[i].path),
-                    pol->binds[i].writable, pdup(pi, pol->binds[i].origin)};
+                    pol->binds[i].writable, pol_plan_origin(pi, pol->binds[i].origin)};
         p->n_binds = pol->n_binds;
         p->volume_rules = xcalloc(pol->n_volumes + 1, sizeof(*p->volume_rules));
         for (size_t i = 0; i < pol->n_volumes; i++)
                 p->volume_rules[i] = (struct sbx_plan_volume_rule){
                     xstrdup(pol->volumes[i].path), pol->volumes[i].writable,
-                    pdup(pi, pol->volumes[i].origin)};
+                    pol_plan_origin(pi, pol->volumes[i].origin)};
         p->n_volume_rules = pol->n_volumes;
 }
 
@@ -275,7 +269,7 @@ static void plan_paths(struct plan_impl *pi, const sbx_policy *pol)
 
 int sbx_policy_compile(const sbx_policy *pol, sbx_plan **out, sbx_error **err)
 {
-        struct plan_impl *pi = xcalloc(1, sizeof(*pi));
+        struct pol_plan_impl *pi = xcalloc(1, sizeof(*pi));
         struct sbx_plan *p = &pi->pub;
 
         if (pol_compile_bpf_cached(pol, &p->seccomp, &p->seccomp_len, err) < 0) {
@@ -293,7 +287,7 @@ int sbx_policy_compile(const sbx_policy *pol, sbx_plan **out, sbx_error **err)
                 if (pol->audit == SBX_AUDIT_ALL)
                         p->seccomp_flags |= SECCOMP_FILTER_FLAG_LOG;
         }
-        p->seccomp_origin = pdup(pi, pol->default_origin);
+        p->seccomp_origin = pol_plan_origin(pi, pol->default_origin);
         p->memory_max = plan_limit(pi, pol, LIM_MEMORY);
         p->swap_max = plan_limit(pi, pol, LIM_SWAP);
         p->pids_max = plan_limit(pi, pol, LIM_PIDS);
@@ -304,18 +298,18 @@ int sbx_policy_compile(const sbx_policy *pol, sbx_plan **out, sbx_error **err)
         p->nofile = plan_limit(pi, pol, LIM_NOFILE);
         p->caps_keep = pol->caps;
         p->no_new_privs = true;
-        p->caps_origin = pdup(pi, pol->caps_origin);
+        p->caps_origin = pol_plan_origin(pi, pol->caps_origin);
         p->uid = pol->uid;
         p->gid = pol->gid;
         p->user_name = xstrdup(pol->user_name);
         p->home = xstrdup(pol->home);
         p->root_mode = pol->root_mode;
         p->root_size = pol->limits[LIM_DISK].set ? pol->limits[LIM_DISK].value : DEFAULT_ROOT_SIZE;
-        p->root_origin =
-            pdup(pi, pol->limits[LIM_DISK].set ? pol->limits[LIM_DISK].origin : pol->root_origin);
+        p->root_origin = pol_plan_origin(
+            pi, pol->limits[LIM_DISK].set ? pol->limits[LIM_DISK].origin : pol->root_origin);
         plan_paths(pi, pol);
         p->net = pol->net;
-        p->net_origin = pdup(pi, pol->net_origin);
+        p->net_origin = pol_plan_origin(pi, pol->net_origin);
         p->env_set = strv_copy(pol->env_set);
         p->env_pass = strv_copy(pol->env_pass);
         p->env_allow = pol->env_allow_set ? strv_copy(pol->env_allow) : NULL;
@@ -325,7 +319,7 @@ int sbx_policy_compile(const sbx_policy *pol, sbx_plan **out, sbx_error **err)
 
 void sbx_plan_free(sbx_plan *plan)
 {
-        struct plan_impl *pi = (struct plan_impl *)plan;
+        struct pol_plan_impl *pi = (struct pol_plan_impl *)plan;
 
         if (plan == NULL)
                 return;

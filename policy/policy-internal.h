@@ -217,6 +217,16 @@ int pol_compile_bpf(const sbx_policy *pol, struct sock_filter **prog, size_t *le
 int pol_compile_bpf_cached(const sbx_policy *pol, struct sock_filter **prog, size_t *len,
                            sbx_error **err);
 
+/* A plan as allocated by the compiler and the decoder: sbx_plan_free
+ * frees the origins through the pool. */
+struct pol_plan_impl {
+        struct sbx_plan pub; /* first: sbx_plan_free casts back */
+        char **pool;
+        size_t n_pool;
+};
+/* A copy of origin s (NULL: "built-in") owned by the plan. */
+const char *pol_plan_origin(struct pol_plan_impl *pi, const char *s);
+
 /* Names of errno values the language accepts. */
 int pol_errno_from_name(const char *name);
 const char *pol_errno_name(int e);

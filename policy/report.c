@@ -466,6 +466,13 @@ int sbx_policy_export(const sbx_policy *pol, const sbx_plan *plan, const char *f
                         return sbx_fail_errno(err, errno, "write");
                 return 0;
         }
+        if (strcmp(format, "plan") == 0) {
+                size_t len;
+                cleanup_free unsigned char *bytes = sbx_plan_encode(plan, &len);
+                if (write_full(fd, bytes, len) < 0)
+                        return sbx_fail_errno(err, errno, "write");
+                return 0;
+        }
         if (strcmp(format, "pfc") == 0) {
                 void *ctx;
                 bool marker;
@@ -490,7 +497,7 @@ int sbx_policy_export(const sbx_policy *pol, const sbx_plan *plan, const char *f
                         return sbx_fail_errno(err, -r, "seccomp_export_pfc");
                 return 0;
         }
-        return sbx_fail(err, "unknown format `%s` (bpf, pfc, oci, json)", format);
+        return sbx_fail(err, "unknown format `%s` (bpf, pfc, oci, json, plan)", format);
 }
 
 /* ---- diff ---- */

@@ -144,6 +144,17 @@ void sbx_policy_free(sbx_policy *pol);
 int sbx_policy_compile(const sbx_policy *pol, sbx_plan **out, sbx_error **err);
 void sbx_plan_free(sbx_plan *plan);
 
+/* A plan as bytes, and back (plan-io.c).  The format belongs to one build
+ * of sbx: it is how the plans of the built-in policies are embedded when
+ * sbx is built, not an interchange format.  Decoding checks every length
+ * and fails on bytes that are not a whole plan. */
+unsigned char *sbx_plan_encode(const sbx_plan *plan, size_t *len);
+int sbx_plan_decode(const unsigned char *bytes, size_t len, sbx_plan **out, sbx_error **err);
+/* The plan of built-in policy `name` compiled when sbx was built: 1 and
+ * *out set, or 0 when this binary has none by that name (a first-stage
+ * build, or `name` is a file).  Equal to compiling the built-in afresh. */
+int sbx_plan_builtin(const char *name, sbx_plan **out, sbx_error **err);
+
 /* Names of the built-in policies, NULL-terminated, static storage. */
 const char *const *sbx_policy_builtin_names(void);
 
@@ -160,7 +171,8 @@ uint32_t sbx_bpf_run(const struct sock_filter *prog, size_t len, const struct se
 int sbx_policy_explain(const sbx_policy *pol, const sbx_plan *plan, const char *syscall,
                        char *const *args, FILE *out, sbx_error **err);
 /* format: "json" (the whole plan), "oci" (runtime-spec fragment: linux.seccomp,
- * linux.resources, process), "pfc" (libseccomp pseudo filter code), "bpf". */
+ * linux.resources, process), "pfc" (libseccomp pseudo filter code), "bpf",
+ * "plan" (sbx_plan_encode). */
 int sbx_policy_export(const sbx_policy *pol, const sbx_plan *plan, const char *format, int fd,
                       sbx_error **err);
 /* What b permits that a does not ("+" lines) and what it removes ("-").

@@ -11,7 +11,7 @@ mkdir -p $B/bench
 # shellcheck disable=SC2046
 cc -O2 -std=gnu11 -D_GNU_SOURCE -Iruntime/util -Ipolicy -o $B/bench/policy_bench \
 	tests/bench/policy_bench.c $(ls $B/obj/policy/*.o) $B/obj/gen/builtin-policies.o \
-	$B/obj/gen/builtin-bpf.o \
+	$B/obj/gen/builtin-compiled.o \
 	$(ls $B/obj/runtime/util/*.o) \
 	-Wl,-Bstatic $(pkg-config --libs libseccomp yaml-0.1 jansson) -Wl,-Bdynamic -lm
 docker_yaml=

@@ -18,7 +18,7 @@ static const char usage_main[] =
     "usage: sbx policy COMMAND [ARGS]\n"
     "\n"
     "  check FILE|NAME...                 validate (exit 1 when invalid)\n"
-    "  compile FILE|NAME --format F       F: bpf, pfc, oci, json\n"
+    "  compile FILE|NAME --format F       F: bpf, pfc, oci, json, plan\n"
     "  explain FILE|NAME [SYSCALL [argN=VALUE...]]\n"
     "                                     the rule behind each setting, or one call\n"
     "  diff A B                           what B permits that A does not (exit 1 if any)\n"
@@ -37,11 +37,14 @@ static const struct {
     {"check", "usage: sbx policy check FILE|NAME...\n"
               "Parse, validate and compile each policy; print `ok` or the first error as\n"
               "FILE:LINE:COL: message.  Exit 0 when all are valid, 1 otherwise.\n"},
-    {"compile", "usage: sbx policy compile FILE|NAME --format bpf|pfc|oci|json [-o OUT]\n"
+    {"compile", "usage: sbx policy compile FILE|NAME --format bpf|pfc|oci|json|plan [-o OUT]\n"
                 "bpf: raw struct sock_filter array (refused on a terminal)\n"
                 "pfc: libseccomp pseudo filter code\n"
                 "oci: OCI runtime-spec fragment (process, linux.seccomp, linux.resources)\n"
-                "json: the whole plan, each setting with its origin\n"},
+                "json: the whole plan, each setting with its origin\n"
+                "plan: the whole plan in this build's own binary form, as the built-in\n"
+                "      policies are embedded when sbx is built (refused on a terminal;\n"
+                "      not an interchange format: only the same build reads it)\n"},
     {"explain", "usage: sbx policy explain FILE|NAME [SYSCALL [argN=VALUE...]]\n"
                 "Without SYSCALL: every setting and syscall with the rule (file:line) that\n"
                 "decided it.  With SYSCALL: the action of the compiled filter for that call\n"
@@ -146,9 +149,10 @@ static int do_compile(int argc, char **argv)
                 if (ofd < 0)
                         return cli_usage_error("open `%s`: %m", output);
         }
-        if (strcmp(format, "bpf") == 0 && ofd < 0 && isatty(STDOUT_FILENO))
+        if ((strcmp(format, "bpf") == 0 || strcmp(format, "plan") == 0) && ofd < 0 &&
+            isatty(STDOUT_FILENO))
                 return cli_usage_error(
-                    "compile --format bpf writes binary; redirect stdout or use -o");
+                    "compile --format %s writes binary; redirect stdout or use -o", format);
         if ((r = load_compile(argv[optind], &pol, &plan, SBX_EXIT_FAILURE)) != 0)
                 return r;
         fflush(stdout);

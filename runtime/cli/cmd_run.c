@@ -63,8 +63,12 @@ static int set_image(sbx_sandbox *sb, const char *ref, sbx_store **st, sbx_error
 static int prepare(const struct run_args *a, sbx_policy **pol, sbx_plan **plan, sbx_sandbox **sb,
                    sbx_store **st, sbx_error **err)
 {
-        if (sbx_policy_load(a->policy ? a->policy : "default", pol, err) < 0 ||
-            sbx_policy_compile(*pol, plan, err) < 0)
+        const char *name = a->policy ? a->policy : "default";
+        int builtin = sbx_plan_builtin(name, plan, err);
+
+        /* A built-in policy's plan was compiled when sbx was built. */
+        if (builtin < 0 || (builtin == 0 && (sbx_policy_load(name, pol, err) < 0 ||
+                                             sbx_policy_compile(*pol, plan, err) < 0)))
                 return -1;
         *sb = sbx_sandbox_new(*plan);
         sbx_sandbox_set_argv(*sb, a->command);

@@ -1,5 +1,7 @@
 /* test_policy_cache.c - the compiled-program cache gives the same program
- * as a fresh compile, and is ignored when damaged or not trusted. */
+ * as a fresh compile, and is ignored when damaged or not trusted; the
+ * programs and plans embedded at build time equal fresh compiles, and a
+ * plan survives encoding whole. */
 #include "policy-internal.h"
 #include "precompiled.h"
 #include "sha256.h"
@@ -183,7 +185,7 @@ START_TEST(embedded_programs_match_fresh_compiles)
 {
         size_t n = 0;
 
-        ck_assert_ptr_nonnull(sbx_builtin_bpf); /* this binary has them */
+        ck_assert_ptr_nonnull(sbx_builtin_compiled); /* this binary has them */
         setenv("SBX_CACHE_DIR", "", 1);
         for (const char *const *name = sbx_policy_builtin_names(); *name; name++) {
                 sbx_policy *pol = NULL;
@@ -191,7 +193,7 @@ START_TEST(embedded_programs_match_fresh_compiles)
                 sbx_error *err = NULL;
                 struct sock_filter *fresh = NULL;
                 size_t len = 0;
-                const struct sbx_builtin_bpf *e = sbx_builtin_bpf;
+                const struct sbx_builtin_compiled *e = sbx_builtin_compiled;
 
                 while (e->name && strcmp(e->name, *name) != 0)
                         e++;
@@ -199,10 +201,10 @@ START_TEST(embedded_programs_match_fresh_compiles)
                 ck_assert_int_eq(sbx_policy_load(*name, &pol, &err), 0);
                 ck_assert_str_eq(e->sha256, pol->sha256);
                 ck_assert_int_eq(pol_compile_bpf(pol, &fresh, &len, &err), 0);
-                ck_assert_uint_eq(e->len, len * sizeof(struct sock_filter));
-                ck_assert_mem_eq(e->bytes, fresh, e->len);
+                ck_assert_uint_eq(e->bpf_len, len * sizeof(struct sock_filter));
+                ck_assert_mem_eq(e->bpf, fresh, e->bpf_len);
                 ck_assert_int_eq(sbx_policy_compile(pol, &plan, &err), 0);
-                ck_assert_mem_eq(plan->seccomp, fresh, e->len);
+                ck_assert_mem_eq(plan->seccomp, fresh, e->bpf_len);
                 free(fresh);
                 sbx_plan_free(plan);
                 sbx_policy_free(pol);
@@ -210,6 +212,200 @@ START_TEST(embedded_programs_match_fresh_compiles)
         }
         ck_assert_uint_ge(n, 4);
         ck_assert_ptr_null(cache_file()); /* nothing went through the cache */
+}
+END_TEST
+
+/* The JSON report of a plan: every setting with its origin. */
+static char *plan_report(const sbx_policy *pol, const sbx_plan *plan)
+{
+        char path[] = "/tmp/sbx-plan-report.XXXXXX";
+        int fd = mkstemp(path);
+        sbx_error *err = NULL;
+        char *text;
+
+        ck_assert_int_ge(fd, 0);
+        unlink(path);
+        ck_assert_int_eq(sbx_policy_export(pol, plan, "json", fd, &err), 0);
+        lseek(fd, 0, SEEK_SET);
+        text = read_fd(fd, NULL);
+        close(fd);
+        ck_assert_ptr_nonnull(text);
+        return text;
+}
+
+/* Decoding gives back the same plan: the same bytes when encoded again,
+ * the same report, the same seccomp programs. */
+static void check_round_trip(const sbx_policy *pol, const sbx_plan *plan)
+{
+        size_t len = 0, len2 = 0;
+        unsigned char *bytes = sbx_plan_encode(plan, &len), *again;
+        sbx_plan *back = NULL;
+        sbx_error *err = NULL;
+        char *want, *got;
+
+        ck_assert_int_eq(sbx_plan_decode(bytes, len, &back, &err), 0);
+        again = sbx_plan_encode(back, &len2);
+        ck_assert_uint_eq(len, len2);
+        ck_assert_mem_eq(bytes, again, len);
+        want = plan_report(pol, plan);
+        got = plan_report(pol, back);
+        ck_assert_str_eq(want, got);
+        ck_assert_uint_eq(plan->seccomp_len, back->seccomp_len);
+        ck_assert_mem_eq(plan->seccomp, back->seccomp, plan->seccomp_len * sizeof(*plan->seccomp));
+        ck_assert_uint_eq(plan->seccomp_audit_len, back->seccomp_audit_len);
+        if (plan->seccomp_audit)
+                ck_assert_mem_eq(plan->seccomp_audit, back->seccomp_audit,
+                                 plan->seccomp_audit_len * sizeof(*plan->seccomp_audit));
+        else
+                ck_assert_ptr_null(back->seccomp_audit);
+        ck_assert_uint_eq(plan->seccomp_flags, back->seccomp_flags);
+        ck_assert_int_eq(plan->audit, back->audit);
+        ck_assert_uint_eq(plan->no_new_privs, back->no_new_privs);
+        free(want);
+        free(got);
+        free(bytes);
+        free(again);
+        sbx_plan_free(back);
+}
+
+/* `sbx run` takes a built-in policy's plan from the binary: it must be the
+ * plan a fresh load and compile gives, byte for byte. */
+START_TEST(embedded_plans_match_fresh_compiles)
+{
+        size_t n = 0;
+
+        for (const char *const *name = sbx_policy_builtin_names(); *name; name++) {
+                sbx_policy *pol = NULL;
+                sbx_plan *fresh = NULL, *embedded = NULL;
+                sbx_error *err = NULL;
+                unsigned char *want;
+                size_t len = 0;
+                const struct sbx_builtin_compiled *e = sbx_builtin_compiled;
+
+                while (e->name && strcmp(e->name, *name) != 0)
+                        e++;
+                ck_assert_msg(e->name != NULL, "no embedded plan for `%s`", *name);
+                ck_assert_int_eq(sbx_policy_load(*name, &pol, &err), 0);
+                ck_assert_int_eq(sbx_policy_compile(pol, &fresh, &err), 0);
+                want = sbx_plan_encode(fresh, &len);
+                ck_assert_uint_eq(e->plan_len, len);
+                ck_assert_mem_eq(e->plan, want, len);
+                ck_assert_int_eq(sbx_plan_builtin(*name, &embedded, &err), 1);
+                ck_assert_str_eq(embedded->policy_sha256, pol->sha256);
+                check_round_trip(pol, fresh);
+                free(want);
+                sbx_plan_free(embedded);
+                sbx_plan_free(fresh);
+                sbx_policy_free(pol);
+                n++;
+        }
+        ck_assert_uint_ge(n, 4);
+}
+END_TEST
+
+START_TEST(builtin_plan_absent_for_files_and_unknown_names)
+{
+        sbx_plan *plan = NULL;
+        sbx_error *err = NULL;
+
+        ck_assert_int_eq(sbx_plan_builtin("no-such-policy", &plan, &err), 0);
+        ck_assert_int_eq(sbx_plan_builtin("./default.yaml", &plan, &err), 0);
+        ck_assert_ptr_null(plan);
+        ck_assert_ptr_null(err);
+}
+END_TEST
+
+/* Every field the language can set, through encoding and back. */
+START_TEST(rich_plan_round_trips)
+{
+        static const char text[] = "sbx-policy: 1\n"
+                                   "extends: default\n"
+                                   "audit: denied\n"
+                                   "network: none\n"
+                                   "privileges:\n"
+                                   "  capabilities: [CAP_NET_BIND_SERVICE]\n"
+                                   "identity: {uid: 0, gid: 0, user: root, home: /root}\n"
+                                   "filesystem:\n"
+                                   "  root: read-only\n"
+                                   "  binds: [{source: /usr/share, dest: /opt/share}]\n"
+                                   "  volumes: [{host: /srv, writable: true}, {host: /data}]\n"
+                                   "  writable: [{path: /scratch, size: 8MiB}]\n"
+                                   "environment:\n"
+                                   "  set: {A: '1'}\n"
+                                   "  pass: [HOME]\n"
+                                   "  allow: [B, C]\n"
+                                   "limits: {io-weight: 50}\n";
+        sbx_policy *pol = NULL;
+        sbx_plan *plan = NULL;
+        sbx_error *err = NULL;
+
+        if (sbx_policy_load_string("rich.yaml", text, strlen(text), &pol, &err) < 0)
+                ck_abort_msg("%s", err->msg);
+        ck_assert_int_eq(sbx_policy_compile(pol, &plan, &err), 0);
+        ck_assert_ptr_nonnull(plan->seccomp_audit);
+        ck_assert_uint_eq(plan->n_binds, 1);
+        ck_assert_uint_eq(plan->n_volume_rules, 2);
+        ck_assert_ptr_nonnull(plan->env_allow);
+        ck_assert(plan->io_weight.set);
+        check_round_trip(pol, plan);
+        sbx_plan_free(plan);
+        sbx_policy_free(pol);
+}
+END_TEST
+
+/* Bytes that are not a whole plan are refused, never misread: every
+ * truncation, a wrong magic, a count larger than the bytes, trailing bytes. */
+START_TEST(damaged_plan_bytes_are_refused)
+{
+        sbx_plan *plan = compile_default(), *back = NULL;
+        size_t len = 0;
+        unsigned char *bytes = sbx_plan_encode(plan, &len);
+        unsigned char *copy = xmalloc(len + 1);
+
+        for (size_t cut = 0; cut < len; cut++) {
+                sbx_error *err = NULL;
+                ck_assert_int_eq(sbx_plan_decode(bytes, cut, &back, &err), -1);
+                ck_assert_ptr_nonnull(err);
+                ck_assert_ptr_nonnull(strstr(err->msg, "damaged or truncated"));
+                sbx_error_free(err);
+        }
+        memcpy(copy, bytes, len);
+        copy[5] ^= 0x20; /* the magic string */
+        {
+                sbx_error *err = NULL;
+                ck_assert_int_eq(sbx_plan_decode(copy, len, &back, &err), -1);
+                sbx_error_free(err);
+        }
+        memcpy(copy, bytes, len);
+        copy[len] = 0;
+        {
+                sbx_error *err = NULL;
+                ck_assert_int_eq(sbx_plan_decode(copy, len + 1, &back, &err), -1);
+                sbx_error_free(err);
+        }
+        /* The seccomp program's length: first a huge one, then zero. */
+        {
+                size_t off = 4 + strlen("sbx-plan-1");
+                sbx_error *err = NULL;
+                uint32_t n;
+
+                for (int i = 0; i < 3; i++) { /* name, source, sha256 */
+                        memcpy(&n, bytes + off, sizeof(n));
+                        off += 4 + n;
+                }
+                memcpy(copy, bytes, len);
+                memset(copy + off, 0x7f, 8);
+                ck_assert_int_eq(sbx_plan_decode(copy, len, &back, &err), -1);
+                sbx_error_free(err);
+                err = NULL;
+                memset(copy + off, 0, 8);
+                ck_assert_int_eq(sbx_plan_decode(copy, len, &back, &err), -1);
+                sbx_error_free(err);
+        }
+        ck_assert_ptr_null(back);
+        free(copy);
+        free(bytes);
+        sbx_plan_free(plan);
 }
 END_TEST
 
@@ -227,6 +423,10 @@ int main(void)
         tcase_add_test(tc, file_in_untrusted_directory_is_not_loaded);
         tcase_add_test(tc, empty_setting_disables);
         tcase_add_test(tc, embedded_programs_match_fresh_compiles);
+        tcase_add_test(tc, embedded_plans_match_fresh_compiles);
+        tcase_add_test(tc, builtin_plan_absent_for_files_and_unknown_names);
+        tcase_add_test(tc, rich_plan_round_trips);
+        tcase_add_test(tc, damaged_plan_bytes_are_refused);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);
