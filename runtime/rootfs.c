@@ -275,7 +275,34 @@ static const char *const proc_masked_files[] = {
 static const char *const proc_masked_dirs[] = {"acpi", "scsi", "asound"};
 static const char *const proc_ro_dirs[] = {"sys"};
 
-static int setup_proc(int rootfd, sbx_error **err)
+/* Directories hidden behind an empty read-only tmpfs: the first one gets a
+ * tmpfs, the others a bind of it (a bind takes its source's read-only and
+ * nosuid/nodev/noexec flags), so that all share one superblock, which is one
+ * fewer to set up and to tear down for each. */
+struct masks {
+        char *first; /* path of the mounted one, NULL until then */
+};
+
+static int mask_dir(int rootfd, struct masks *m, const char *path, sbx_error **err)
+{
+        cleanup_close int src = -1;
+        char self[64];
+
+        if (m->first == NULL) {
+                if (mount_in(rootfd, path, false, "tmpfs", "tmpfs", MS_RDONLY | PROC_FLAGS,
+                             "size=0,mode=0555", err) < 0)
+                        return -1;
+                m->first = xstrdup(path);
+                return 0;
+        }
+        src = openat2_in_root(rootfd, m->first, O_PATH | O_DIRECTORY);
+        if (src < 0)
+                return sbx_fail_errno(err, errno, "open `%s`", m->first);
+        snprintf(self, sizeof(self), "/proc/self/fd/%d", src);
+        return mount_in(rootfd, path, false, self, NULL, MS_BIND, NULL, err);
+}
+
+static int setup_proc(int rootfd, struct masks *masks, sbx_error **err)
 {
         if (mount_in(rootfd, "/proc", false, "proc", "proc", PROC_FLAGS, NULL, err) < 0)
                 return -1;
@@ -305,14 +332,13 @@ static int setup_proc(int rootfd, sbx_error **err)
                 cleanup_close int fd = openat2_in_root(rootfd, p, O_PATH | O_DIRECTORY);
                 if (fd < 0)
                         continue;
-                if (mount_in(rootfd, p, false, "tmpfs", "tmpfs", MS_RDONLY | PROC_FLAGS,
-                             "size=0,mode=0555", err) < 0)
+                if (mask_dir(rootfd, masks, p, err) < 0)
                         return -1;
         }
         return 0;
 }
 
-static int setup_sys(int rootfd, sbx_error **err)
+static int setup_sys(int rootfd, struct masks *masks, sbx_error **err)
 {
         /* A sysfs of the sandbox's own network namespace, read-only; the
          * firmware tables and power controls of the host hidden. */
@@ -324,8 +350,7 @@ static int setup_sys(int rootfd, sbx_error **err)
                 cleanup_close int fd = openat2_in_root(rootfd, masked[i], O_PATH | O_DIRECTORY);
                 if (fd < 0)
                         continue;
-                if (mount_in(rootfd, masked[i], false, "tmpfs", "tmpfs", MS_RDONLY | PROC_FLAGS,
-                             "size=0,mode=0555", err) < 0)
+                if (mask_dir(rootfd, masks, masked[i], err) < 0)
                         return -1;
         }
         return 0;
@@ -411,6 +436,8 @@ int sbx_rootfs_setup(const struct sbx_rootfs_spec *spec, sbx_error **err)
         cleanup_free char *opts = NULL, *root = NULL;
         cleanup_close int scratchfd = -1, rootfd = -1;
         bool host = spec->hostview != NULL;
+        struct masks masks = {NULL};
+        int r;
 
         /* Nothing we mount may propagate back to the host. */
         if (do_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, "/ private", err) < 0)
@@ -434,8 +461,10 @@ int sbx_rootfs_setup(const struct sbx_rootfs_spec *spec, sbx_error **err)
         for (const char *const *d = sbx_host_dirs; host && *d; d++)
                 if (bind_host_dir(rootfd, *d, err) < 0)
                         return -1;
-        if (setup_proc(rootfd, err) < 0 || setup_sys(rootfd, err) < 0 ||
-            setup_dev(rootfd, spec->rootless, host, err) < 0 || setup_writable(rootfd, p, err) < 0)
+        r = setup_proc(rootfd, &masks, err) < 0 || setup_sys(rootfd, &masks, err) < 0;
+        free(masks.first);
+        if (r || setup_dev(rootfd, spec->rootless, host, err) < 0 ||
+            setup_writable(rootfd, p, err) < 0)
                 return -1;
         for (size_t i = 0; i < p->n_binds; i++)
                 if (bind_in(rootfd, p->binds[i].source, false, p->binds[i].dest,
