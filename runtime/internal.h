@@ -8,6 +8,8 @@
 #include "sbx-runtime.h"
 #include "util.h"
 
+#include <pthread.h>
+
 /* ---- parse.c (pure) ---- */
 /* "300", "300s", "1.5m", "250ms", "2h" -> milliseconds (units.h grammar). */
 int sbx_parse_duration(const char *s, uint64_t *ms, sbx_error **err);
@@ -83,6 +85,15 @@ void sbx_result_print_degradations(const struct sbx_result *res, FILE *out);
 /* ---- net.c ---- */
 /* Bring lo up inside the current network namespace (libnl-route-3). */
 int sbx_net_loopback_up(sbx_error **err);
+/* The same on a thread of its own, so that init builds the root file
+ * system meanwhile; finish joins it and reports its failure. */
+struct sbx_net_up {
+        pthread_t thread;
+        bool started;
+        sbx_error *err;
+};
+int sbx_net_loopback_up_start(struct sbx_net_up *u, sbx_error **err);
+int sbx_net_loopback_up_finish(struct sbx_net_up *u, sbx_error **err);
 
 /* ---- rootfs.c (runs inside the new mount namespace) ---- */
 struct sbx_rootfs_spec {

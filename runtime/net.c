@@ -40,3 +40,39 @@ out:
         nl_socket_free(sk);
         return r;
 }
+
+static void *loopback_thread(void *arg)
+{
+        struct sbx_net_up *u = arg;
+
+        sbx_net_loopback_up(&u->err);
+        return NULL;
+}
+
+int sbx_net_loopback_up_start(struct sbx_net_up *u, sbx_error **err)
+{
+        int e;
+
+        u->err = NULL;
+        u->started = false;
+        if ((e = pthread_create(&u->thread, NULL, loopback_thread, u)) != 0)
+                return sbx_fail_errno(err, e, "loopback: start a thread");
+        u->started = true;
+        return 0;
+}
+
+int sbx_net_loopback_up_finish(struct sbx_net_up *u, sbx_error **err)
+{
+        if (!u->started)
+                return 0;
+        pthread_join(u->thread, NULL);
+        u->started = false;
+        if (u->err == NULL)
+                return 0;
+        if (err && *err == NULL)
+                *err = u->err;
+        else
+                sbx_error_free(u->err);
+        u->err = NULL;
+        return -1;
+}

@@ -576,6 +576,7 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
             .n_volumes = c->sb->n_volumes,
             .rootless = c->rootless,
         };
+        struct sbx_net_up lo = {.started = false};
         sbx_error *err = NULL;
         char go;
         pid_t cmd;
@@ -603,14 +604,18 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
                 sbx_fail_errno(&err, errno, "setgroups");
                 child_fail(c, err);
         }
-        if (sbx_rootfs_setup(&spec, &err) < 0)
+        /* lo comes up on a thread while the root file system is built: a
+         * fifth of a millisecond of the kernel's time that no step below
+         * waits for.  Joined before any fd is closed and before the
+         * command exists. */
+        if (c->plan->net == SBX_NET_LOOPBACK && sbx_net_loopback_up_start(&lo, &err) < 0)
+                child_fail(c, err);
+        if (sbx_rootfs_setup(&spec, &err) < 0 || sbx_net_loopback_up_finish(&lo, &err) < 0)
                 child_fail(c, err);
         if (sethostname(c->hostname, strlen(c->hostname)) < 0) {
                 sbx_fail_errno(&err, errno, "sethostname");
                 child_fail(c, err);
         }
-        if (c->plan->net == SBX_NET_LOOPBACK && sbx_net_loopback_up(&err) < 0)
-                child_fail(c, err);
         /* Only stdio, the message pipe and the audit socket cross into the
          * command, all close-on-exec. */
         if (move_fd(&c->msg_fd, 3) < 0 || (c->audit_fd >= 0 && move_fd(&c->audit_fd, 4) < 0)) {

@@ -261,6 +261,23 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
 c = socket.create_connection(s.getsockname()); a, _ = s.accept()
 c.sendall(b"ping"); print(a.recv(4).decode())'
 	expect_contains "$WORK/out" ping
+	expect_status 0 run -- cat /sys/class/net/lo/flags
+	grep -qx 0x9 "$WORK/out" || fail "lo flags: $(cat "$WORK/out") (want IFF_UP|IFF_LOOPBACK)"
+}
+
+test_network_none_leaves_lo_down() {
+	expect_status 0 run -p "$POLICIES/net-none.yaml" -- python3 -c '
+import socket
+print(open("/sys/class/net/lo/flags").read().strip())
+try:
+    socket.socket().bind(("127.0.0.1", 0)); s = socket.socket(); s.listen(1)
+    socket.create_connection(("127.0.0.1", s.getsockname()[1]), timeout=2)
+    print("connected")
+except OSError as e:
+    print("refused", e.errno)'
+	grep -qx 0x8 "$WORK/out" || fail "lo flags: $(head -n1 "$WORK/out") (want IFF_LOOPBACK alone)"
+	grep -q connected "$WORK/out" && fail "lo answered with network: none"
+	expect_contains "$WORK/out" refused
 }
 
 # ---- file system ----
