@@ -63,6 +63,7 @@ struct sbx_sandbox {
         char *workdir;
         uint64_t timeout_ms;
         bool quiet;
+        bool no_usage;
 };
 
 struct msg {
@@ -166,6 +167,11 @@ void sbx_sandbox_set_workdir(sbx_sandbox *sb, const char *dir)
 void sbx_sandbox_set_timeout_ms(sbx_sandbox *sb, uint64_t ms)
 {
         sb->timeout_ms = ms;
+}
+
+void sbx_sandbox_set_usage(sbx_sandbox *sb, bool usage)
+{
+        sb->no_usage = !usage;
 }
 
 void sbx_sandbox_set_quiet(sbx_sandbox *sb, bool quiet)
@@ -1017,7 +1023,8 @@ int sbx_sandbox_run(sbx_sandbox *sb, struct sbx_result *res, sbx_error **err)
                 res->message = xasprintf("%s: %s", o.text,
                                          o.exec_errno == ENOENT ? "command not found"
                                                                 : strerror(o.exec_errno));
-        fill_usage(res, cg, &ru);
+        if (!sb->no_usage)
+                fill_usage(res, cg, &ru);
         r = 0;
 out:
         res->end_ms = now_ms();

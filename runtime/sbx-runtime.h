@@ -93,6 +93,9 @@ void sbx_sandbox_set_workdir(sbx_sandbox *sb, const char *dir);
 void sbx_sandbox_set_timeout_ms(sbx_sandbox *sb, uint64_t ms);
 /* Print degradations to stderr as they are found (default on). */
 void sbx_sandbox_set_quiet(sbx_sandbox *sb, bool quiet);
+/* Whether the caller keeps the result record's usage (cgroup cpu.stat,
+ * memory.peak, memory.events; default on).  Off, they are not read. */
+void sbx_sandbox_set_usage(sbx_sandbox *sb, bool usage);
 
 int sbx_sandbox_run(sbx_sandbox *sb, struct sbx_result *res, sbx_error **err);
 

@@ -73,6 +73,8 @@ static int prepare(const struct run_args *a, sbx_policy **pol, sbx_plan **plan, 
         *sb = sbx_sandbox_new(*plan);
         sbx_sandbox_set_argv(*sb, a->command);
         sbx_sandbox_set_quiet(*sb, a->quiet);
+        /* Usage goes only into the --json record. */
+        sbx_sandbox_set_usage(*sb, a->json != NULL);
         if (a->rootfs) {
                 if (looks_like_dir(a->rootfs))
                         sbx_sandbox_set_rootfs_dir(*sb, a->rootfs);
