@@ -780,11 +780,13 @@ static void supervise(pid_t init, int pidfd, int msgfd, int sigfd, struct sbx_cg
                       siginfo_t *init_info)
 {
         int64_t deadline = timeout_ms ? mono_ms() + (int64_t)timeout_ms : 0;
-        bool msg_open = true;
 
+        /* The message pipe is read once init is gone: every record is sent
+         * just before its writer exits (a few hundred bytes in all, far
+         * below a pipe's buffer), so waking for each would only cost a
+         * round trip of the scheduler. */
         for (;;) {
-                struct pollfd fds[5] = {{.fd = pidfd, .events = POLLIN},
-                                        {.fd = msg_open ? msgfd : -1, .events = POLLIN},
+                struct pollfd fds[4] = {{.fd = pidfd, .events = POLLIN},
                                         {.fd = sigfd, .events = POLLIN},
                                         {.fd = a->sock, .events = POLLIN},
                                         {.fd = a->listener, .events = POLLIN}};
@@ -794,17 +796,15 @@ static void supervise(pid_t init, int pidfd, int msgfd, int sigfd, struct sbx_cg
                         int64_t left = deadline - mono_ms();
                         wait = left < 0 ? 0 : (int)(left > 60000 ? 60000 : left);
                 }
-                if (poll(fds, 5, wait) < 0 && errno != EINTR)
+                if (poll(fds, 4, wait) < 0 && errno != EINTR)
                         break;
-                if (fds[3].revents || fds[4].revents)
-                        audit_events(a, fds[3].revents, fds[4].revents);
+                if (fds[2].revents || fds[3].revents)
+                        audit_events(a, fds[2].revents, fds[3].revents);
                 if (deadline && !o->timed_out && mono_ms() >= deadline) {
                         o->timed_out = true;
                         kill_sandbox(cg, init);
                 }
-                if (fds[1].revents)
-                        msg_open = read_msg(msgfd, o);
-                if (fds[2].revents) {
+                if (fds[1].revents) {
                         struct signalfd_siginfo si;
                         if (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
                             si.ssi_signo != SIGCHLD)
@@ -816,7 +816,7 @@ static void supervise(pid_t init, int pidfd, int msgfd, int sigfd, struct sbx_cg
                                 break;
                 }
         }
-        while (msg_open && read_msg(msgfd, o))
+        while (read_msg(msgfd, o))
                 ;
 }
 
