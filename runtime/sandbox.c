@@ -64,6 +64,8 @@ struct sbx_sandbox {
         uint64_t timeout_ms;
         bool quiet;
         bool no_usage;
+        char *args_area; /* the caller's argv strings, overwritten in init */
+        size_t args_len;
 };
 
 struct msg {
@@ -167,6 +169,12 @@ void sbx_sandbox_set_workdir(sbx_sandbox *sb, const char *dir)
 void sbx_sandbox_set_timeout_ms(sbx_sandbox *sb, uint64_t ms)
 {
         sb->timeout_ms = ms;
+}
+
+void sbx_sandbox_set_args_area(sbx_sandbox *sb, char *start, size_t len)
+{
+        sb->args_area = start;
+        sb->args_len = len;
 }
 
 void sbx_sandbox_set_usage(sbx_sandbox *sb, bool usage)
@@ -587,6 +595,14 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
         char go;
         pid_t cmd;
 
+        /* pid 1's command line is readable by everything in the sandbox:
+         * make it say what it is, not the host paths, volume sources and
+         * values sbx was started with. */
+        if (c->sb->args_area && c->sb->args_len > 0) {
+                memset(c->sb->args_area, 0, c->sb->args_len);
+                snprintf(c->sb->args_area, c->sb->args_len, "sbx-init");
+        }
+        prctl(PR_SET_NAME, "sbx-init", 0, 0, 0);
         /* EOF instead of the go byte: the supervisor is gone. */
         if (read_full(c->sync_fd, &go, 1) != 1)
                 _exit(SBX_EXIT_FAILURE);

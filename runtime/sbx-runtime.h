@@ -93,6 +93,11 @@ void sbx_sandbox_set_workdir(sbx_sandbox *sb, const char *dir);
 void sbx_sandbox_set_timeout_ms(sbx_sandbox *sb, uint64_t ms);
 /* Print degradations to stderr as they are found (default on). */
 void sbx_sandbox_set_quiet(sbx_sandbox *sb, bool quiet);
+/* The memory of the caller's own command line (main's argv strings): the
+ * sandbox's init, a copy of the caller, overwrites it with "sbx-init" so
+ * that /proc/1/cmdline inside shows none of the host paths and values it
+ * was started with.  NULL: left as it is. */
+void sbx_sandbox_set_args_area(sbx_sandbox *sb, char *start, size_t len);
 /* Whether the caller keeps the result record's usage (cgroup cpu.stat,
  * memory.peak, memory.events; default on).  Off, they are not read. */
 void sbx_sandbox_set_usage(sbx_sandbox *sb, bool usage);

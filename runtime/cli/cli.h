@@ -22,6 +22,12 @@ int cmd_gc(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 
+/* The process's own command line in memory (main's argv strings, one
+ * block): recorded by main, overwritten by the sandbox's init so that the
+ * sandbox's /proc/1/cmdline shows no host path. */
+void cli_set_args(int argc, char **argv);
+char *cli_args_area(size_t *len);
+
 /* Print "sbx: MSG\n" to stderr and return SBX_EXIT_FAILURE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -73,6 +73,11 @@ static int prepare(const struct run_args *a, sbx_policy **pol, sbx_plan **plan, 
         *sb = sbx_sandbox_new(*plan);
         sbx_sandbox_set_argv(*sb, a->command);
         sbx_sandbox_set_quiet(*sb, a->quiet);
+        {
+                size_t len;
+                char *area = cli_args_area(&len);
+                sbx_sandbox_set_args_area(*sb, area, len);
+        }
         /* Usage goes only into the --json record. */
         sbx_sandbox_set_usage(*sb, a->json != NULL);
         if (a->rootfs) {

@@ -27,6 +27,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+        cli_set_args(argc, argv);
         if (argc < 2) {
                 usage(stderr);
                 return SBX_EXIT_FAILURE;
