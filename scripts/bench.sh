@@ -10,7 +10,7 @@
 # Environment:
 #   SBX                 the sbx binary to measure (default: build/sbx)
 #   SBX_BENCH_RUNS      runs per one-shot row (default 300)
-#   SBX_BENCH_ROUNDS    rounds the runs are split into (default 3)
+#   SBX_BENCH_ROUNDS    rounds the runs are split into (default 10)
 #   SBX_BENCH_SPAWNS    fork+exec iterations of the in-sandbox loop (default 1000)
 #   CC                  compiler for tests/bench/microbench.c (default cc)
 #
@@ -25,7 +25,7 @@ DOC=$ROOT/docs/benchmarks.md
 
 SBX=${SBX:-$ROOT/build/sbx}
 RUNS=${SBX_BENCH_RUNS:-300}
-ROUNDS=${SBX_BENCH_ROUNDS:-3}
+ROUNDS=${SBX_BENCH_ROUNDS:-10}
 SPAWNS=${SBX_BENCH_SPAWNS:-1000}
 SYSCALL_BATCHES=1000
 SYSCALL_PER_BATCH=1000
