@@ -161,12 +161,20 @@ static uint64_t get_u64(struct rbuf *r)
         return v;
 }
 
-static bool get_bool(struct rbuf *r)
+/* A value of 0..max (an enum, a bool). */
+static unsigned get_small(struct rbuf *r, unsigned max)
 {
         uint64_t v = get_u64(r);
-        if (v > 1)
+        if (v > max) {
                 r->ok = false;
-        return v == 1;
+                return 0;
+        }
+        return (unsigned)v;
+}
+
+static bool get_bool(struct rbuf *r)
+{
+        return get_small(r, 1) == 1;
 }
 
 /* A count of items that each take at least `min` bytes. */
@@ -270,8 +278,8 @@ int sbx_plan_decode(const unsigned char *bytes, size_t len, sbx_plan **out, sbx_
         if (p->seccomp == NULL)
                 r.ok = false;
         p->seccomp_audit = get_prog(&r, &p->seccomp_audit_len);
-        p->seccomp_flags = (unsigned)get_u64(&r);
-        p->audit = (enum sbx_audit_mode)get_u64(&r);
+        p->seccomp_flags = get_small(&r, UINT32_MAX);
+        p->audit = (enum sbx_audit_mode)get_small(&r, SBX_AUDIT_ALL);
         p->seccomp_origin = get_origin(&r);
         get_limit(&r, &p->memory_max);
         get_limit(&r, &p->swap_max);
@@ -284,11 +292,11 @@ int sbx_plan_decode(const unsigned char *bytes, size_t len, sbx_plan **out, sbx_
         p->caps_keep = get_u64(&r);
         p->no_new_privs = get_bool(&r);
         p->caps_origin = get_origin(&r);
-        p->uid = (uint32_t)get_u64(&r);
-        p->gid = (uint32_t)get_u64(&r);
+        p->uid = get_small(&r, UINT32_MAX);
+        p->gid = get_small(&r, UINT32_MAX);
         p->user_name = get_str(&r);
         p->home = get_str(&r);
-        p->root_mode = (enum sbx_root_mode)get_u64(&r);
+        p->root_mode = (enum sbx_root_mode)get_small(&r, SBX_ROOT_READONLY);
         p->root_size = get_u64(&r);
         p->root_origin = get_origin(&r);
         /* Each item takes at least its strings' lengths and its numbers. */
@@ -314,7 +322,7 @@ int sbx_plan_decode(const unsigned char *bytes, size_t len, sbx_plan **out, sbx_
                 p->volume_rules[i].writable = get_bool(&r);
                 p->volume_rules[i].origin = get_origin(&r);
         }
-        p->net = (enum sbx_net_mode)get_u64(&r);
+        p->net = (enum sbx_net_mode)get_small(&r, SBX_NET_LOOPBACK);
         p->net_origin = get_origin(&r);
         p->env_set = get_strv(&r);
         p->env_pass = get_strv(&r);

@@ -9,6 +9,8 @@ static size_t args_len;
 
 void cli_set_args(int argc, char **argv)
 {
+        if (argc < 1 || argv[0] == NULL)
+                return;
         /* The kernel lays argv's strings out back to back. */
         for (int i = 1; i < argc; i++)
                 if (argv[i] != argv[i - 1] + strlen(argv[i - 1]) + 1)

@@ -402,6 +402,23 @@ START_TEST(damaged_plan_bytes_are_refused)
                 ck_assert_int_eq(sbx_plan_decode(copy, len, &back, &err), -1);
                 sbx_error_free(err);
         }
+        /* Values out of their range: an enum, a flag. */
+        for (int i = 0; i < 2; i++) {
+                sbx_error *err = NULL;
+                unsigned char *bad;
+                size_t n;
+
+                if (i == 0)
+                        plan->net = (enum sbx_net_mode)7;
+                else
+                        plan->root_mode = (enum sbx_root_mode)9;
+                bad = sbx_plan_encode(plan, &n);
+                ck_assert_int_eq(sbx_plan_decode(bad, n, &back, &err), -1);
+                sbx_error_free(err);
+                free(bad);
+                plan->net = SBX_NET_LOOPBACK;
+                plan->root_mode = SBX_ROOT_EPHEMERAL;
+        }
         ck_assert_ptr_null(back);
         free(copy);
         free(bytes);
