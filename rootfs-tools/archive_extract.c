@@ -621,6 +621,15 @@ static int drain(struct src_reader *s, struct mid_reader *m, struct archive *tar
         }
 }
 
+static void final_hashes(struct src_reader *s, struct mid_reader *m, struct rf_layer_result *res)
+{
+        sha256_final_hex(&s->h, res->blob_hex);
+        if (m->hash)
+                sha256_final_hex(&m->h, res->diff_hex);
+        else
+                memcpy(res->diff_hex, res->blob_hex, sizeof(res->diff_hex));
+}
+
 static int extract_all(struct extract *x, struct archive *tar, sbx_error **err)
 {
         struct archive_entry *e;
@@ -673,17 +682,39 @@ int rf_extract_layer_fd(struct rf_import_ctx *ic, int fd, int destfd, const char
         }
         if (extract_all(x, tar, err) < 0 || drain(&s, &m, tar, label, err) < 0)
                 goto out;
-        sha256_final_hex(&s.h, res->blob_hex);
-        if (m.hash)
-                sha256_final_hex(&m.h, res->diff_hex);
-        else
-                memcpy(res->diff_hex, res->blob_hex, sizeof(res->diff_hex));
+        final_hashes(&s, &m, res);
         ret = 0;
 out:
         drop_cache(x);
         free(x);
         if (tar)
                 archive_read_free(tar);
+        archive_read_free(m.raw);
+        return ret;
+}
+
+int rf_hash_layer_fd(struct rf_import_ctx *ic, int fd, const char *label,
+                     struct rf_layer_result *res, sbx_error **err)
+{
+        cleanup_free uint8_t *buf = xmalloc(SRC_BUF);
+        struct src_reader s = {.ic = ic, .fd = fd, .buf = buf};
+        struct mid_reader m = {0};
+        struct archive *errs = archive_read_new(); /* carries the readers' errors */
+        int ret = -1;
+
+        memset(res, 0, sizeof(*res));
+        sha256_init(&s.h);
+        sha256_init(&m.h);
+        m.raw = archive_read_new();
+        if (open_raw(m.raw, &s, label, err) < 0)
+                goto out;
+        m.hash = archive_filter_code(m.raw, 0) != ARCHIVE_FILTER_NONE;
+        if (drain(&s, &m, errs, label, err) < 0)
+                goto out;
+        final_hashes(&s, &m, res);
+        ret = 0;
+out:
+        archive_read_free(errs);
         archive_read_free(m.raw);
         return ret;
 }

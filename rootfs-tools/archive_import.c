@@ -212,23 +212,42 @@ static struct layer *push_layer(struct importer *im)
         return &im->layers[im->n_layers++];
 }
 
+/* The error a fresh layer and a stored one share when the image's copy
+ * does not hash to what names it. */
+static int check_layer_digests(const struct rf_layer_result *res, const char *want_blob,
+                               const char *want_diff, const char *label, sbx_error **err)
+{
+        if (want_blob != NULL && strcmp(res->blob_hex, want_blob) != 0)
+                return sbx_fail(err, "%s: blob digest mismatch: content hashes to sha256:%s", label,
+                                res->blob_hex);
+        if (want_diff != NULL && strcmp(res->diff_hex, want_diff) != 0)
+                return sbx_fail(err,
+                                "%s: diff-id mismatch: the config says sha256:%s, the "
+                                "uncompressed layer hashes to sha256:%s",
+                                label, want_diff, res->diff_hex);
+        return 0;
+}
+
 /* A layer already extracted (earlier in this import or by another one) is
- * not extracted again; its blob is still hashed, since the record names it.
+ * not extracted again, but the image's copy is still read and hashed: the
+ * blob against its digest, since the record names it; a legacy docker-save
+ * `<id>/layer.tar`, whose name is no digest, against its diff-id, the one
+ * check of its bytes (else a corrupt or forged archive would be accepted).
  * The store only ever holds layers whose diff-id was computed, not claimed. */
 static int reuse_layer(struct importer *im, int fd, const char *want_blob, const char *want_diff,
                        const char *label, sbx_error **err)
 {
         struct layer *prev = planned(im, want_diff), *l;
-        char got[65];
+        struct rf_layer_result res;
 
         if (want_blob != NULL) {
-                if (hash_fd(im, fd, got) < 0)
+                if (hash_fd(im, fd, res.blob_hex) < 0)
                         return sbx_fail_errno(err, errno, "%s: read", label);
-                if (strcmp(got, want_blob) != 0)
-                        return sbx_fail(err,
-                                        "%s: blob digest mismatch: content hashes to "
-                                        "sha256:%s",
-                                        label, got);
+                if (check_layer_digests(&res, want_blob, NULL, label, err) < 0)
+                        return -1;
+        } else if (rf_hash_layer_fd(&im->ic, fd, label, &res, err) < 0 ||
+                   check_layer_digests(&res, NULL, want_diff, label, err) < 0) {
+                return -1;
         }
         l = push_layer(im);
         snprintf(l->diff_hex, sizeof(l->diff_hex), "%s", want_diff);
@@ -251,16 +270,9 @@ static int extract_layer(struct importer *im, int fd, const char *want_blob, con
         if (mkdirat(im->workfd, work, 0755) < 0 ||
             (dfd = openat(im->workfd, work, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
                 return sbx_fail_errno(err, errno, "%s: create work directory", label);
-        if (rf_extract_layer_fd(&im->ic, fd, dfd, label, &res, err) < 0)
+        if (rf_extract_layer_fd(&im->ic, fd, dfd, label, &res, err) < 0 ||
+            check_layer_digests(&res, want_blob, want_diff, label, err) < 0)
                 return -1;
-        if (want_blob != NULL && strcmp(res.blob_hex, want_blob) != 0)
-                return sbx_fail(err, "%s: blob digest mismatch: content hashes to sha256:%s", label,
-                                res.blob_hex);
-        if (want_diff != NULL && strcmp(res.diff_hex, want_diff) != 0)
-                return sbx_fail(err,
-                                "%s: diff-id mismatch: the config says sha256:%s, the "
-                                "uncompressed layer hashes to sha256:%s",
-                                label, want_diff, res.diff_hex);
         l = push_layer(im);
         memcpy(l->diff_hex, res.diff_hex, sizeof(l->diff_hex));
         l->blob = xasprintf("sha256:%s", res.blob_hex);

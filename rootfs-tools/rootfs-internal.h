@@ -116,6 +116,10 @@ struct rf_layer_result {
  * layer in messages.  On error destfd may hold a partial tree. */
 int rf_extract_layer_fd(struct rf_import_ctx *ic, int fd, int destfd, const char *label,
                         struct rf_layer_result *res, sbx_error **err);
+/* Hash a layer as rf_extract_layer_fd does, without extracting it: for a
+ * layer already in the store, whose copy in the image must still match. */
+int rf_hash_layer_fd(struct rf_import_ctx *ic, int fd, const char *label,
+                     struct rf_layer_result *res, sbx_error **err);
 void rf_progress_add(struct rf_import_ctx *ic, uint64_t n);
 void rf_progress_end(struct rf_import_ctx *ic);
 

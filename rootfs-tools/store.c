@@ -52,6 +52,50 @@ static char *absolute(const char *path)
         return xasprintf("%s/%s", cwd, path);
 }
 
+/* Whoever can write the store root can plant layers and refs, which `sbx
+ * run` mounts: like the state root (runtime/state.c), it must be a real
+ * directory (not a symlink, which whoever made it can point elsewhere),
+ * owned by the effective uid and writable only by it.  Checked with fstat on
+ * the fd that records, refs and layers are then reached through. */
+static int check_root(const char *root, int fd, sbx_error **err)
+{
+        struct stat sb;
+        char why[64];
+
+        if (fstat(fd, &sb) < 0)
+                return sbx_fail_errno(err, errno, "image store: stat `%s`", root);
+        if (S_ISLNK(sb.st_mode))
+                snprintf(why, sizeof(why), "it is a symlink");
+        else if (!S_ISDIR(sb.st_mode))
+                snprintf(why, sizeof(why), "it is not a directory");
+        else if (sb.st_uid != geteuid())
+                snprintf(why, sizeof(why), "it belongs to uid %u", (unsigned)sb.st_uid);
+        else if (sb.st_mode & 022)
+                snprintf(why, sizeof(why), "its mode is %04o", (unsigned)(sb.st_mode & 07777));
+        else
+                return 0;
+        return sbx_fail(err,
+                        "image store `%s` is not a directory owned by uid %u and writable only "
+                        "by it: %s",
+                        root, (unsigned)geteuid(), why);
+}
+
+/* Open the store root and check it; *fd is -1 when it does not exist.
+ * O_NOFOLLOW without O_DIRECTORY opens a symlink itself, for check_root to
+ * see. */
+static int open_root(const char *root, int *fd, sbx_error **err)
+{
+        cleanup_close int rfd = open(root, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+        *fd = -1;
+        if (rfd < 0)
+                return errno == ENOENT ? 0 : sbx_fail_errno(err, errno, "image store `%s`", root);
+        if (check_root(root, rfd, err) < 0)
+                return -1;
+        *fd = steal_fd(&rfd);
+        return 0;
+}
+
 int sbx_store_open(const char *root, sbx_store **out, sbx_error **err)
 {
         cleanup_free char *def = root ? NULL : default_root();
@@ -63,11 +107,9 @@ int sbx_store_open(const char *root, sbx_store **out, sbx_error **err)
         st = xcalloc(1, sizeof(*st));
         st->root = absolute(root ? root : def);
         st->lockfd = -1;
-        st->rootfd = open(st->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (st->rootfd < 0 && errno != ENOENT) {
-                int e = errno;
+        if (open_root(st->root, &st->rootfd, err) < 0) {
                 sbx_store_close(st);
-                return sbx_fail_errno(err, e, "image store `%s`", root ? root : def);
+                return -1;
         }
         *out = st;
         return 0;
@@ -108,15 +150,18 @@ static int mkdir_p(const char *path, mode_t mode)
 }
 
 /* Directories are 0755: the layers must be readable from inside a sandbox's
- * user namespace, whose root may map to another host uid. */
+ * user namespace, whose root may map to another host uid.  A umask only
+ * takes bits away, so a root made here passes check_root; one that another
+ * process made meanwhile is checked like any other. */
 int rf_store_prepare(sbx_store *st, sbx_error **err)
 {
         if (st->rootfd < 0) {
                 if (mkdir_p(st->root, 0755) < 0)
                         return sbx_fail_errno(err, errno, "image store: create `%s`", st->root);
-                st->rootfd = open(st->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (open_root(st->root, &st->rootfd, err) < 0)
+                        return -1;
                 if (st->rootfd < 0)
-                        return sbx_fail_errno(err, errno, "image store: open `%s`", st->root);
+                        return sbx_fail_errno(err, ENOENT, "image store: open `%s`", st->root);
         }
         for (size_t i = 0; i < ARRAY_SIZE(store_dirs); i++)
                 if (mkdirat(st->rootfd, store_dirs[i], 0755) < 0 && errno != EEXIST)

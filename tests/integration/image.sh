@@ -292,7 +292,9 @@ case_rootless_import_makes_whiteouts() {
 	three_layers "$w"
 	mk_layout "$w/layout" v1 "$w/l0" "$w/l1" "$w/l2" >/dev/null
 	chmod -R a+rX "$w"
-	mkdir -m 777 "$SBX_STORE"
+	# The store root must belong to the importing user (case_store_root_must_be_private).
+	mkdir -m 755 "$SBX_STORE"
+	chown 65534:65534 "$SBX_STORE"
 	setpriv --reuid=65534 --regid=65534 --clear-groups env SBX_STORE="$SBX_STORE" \
 		"$SBX" image import "$w/layout" --name rl:v1 >"$WORK/out" 2>"$WORK/err" ||
 		fail "rootless import: $(cat "$WORK/err")"
@@ -304,6 +306,88 @@ sys.exit(0 if any(os.path.isdir(f"{d}/{l}/opt/old") and
                   os.getxattr(f"{d}/{l}/opt/old", "user.overlay.opaque", follow_symlinks=False) == b"y"
                   for l in os.listdir(d) if os.path.exists(f"{d}/{l}/opt/old/newfile")) else 1)
 PY
+}
+
+# Whoever can write the store root can plant layers and refs: a root that
+# is writable by others, belongs to another uid or is a symlink is refused,
+# and nothing is created in it.
+case_store_root_must_be_private() {
+	local w=$WORK/priv
+	mkdir -p "$w"
+	busybox_tree "$w/bb"
+	tar -C "$w/bb" --numeric-owner -cf "$w/bb.tar" .
+	new_store open
+	mkdir -m 777 "$SBX_STORE"
+	expect_status 125 img import "$w/bb.tar" --name bb
+	expect_contains "$WORK/err" "image store \`$SBX_STORE\` is not a directory owned by uid 0"
+	expect_contains "$WORK/err" "mode is 0777"
+	expect_status 125 img ls
+	expect_contains "$WORK/err" "$SBX_STORE"
+	expect_status 125 "$SBX" run -q --rootfs bb -- /bin/true
+	expect_contains "$WORK/err" "$SBX_STORE"
+	[ -z "$(ls -A "$SBX_STORE")" ] || fail "created in a refused store: $(ls -A "$SBX_STORE")"
+	chmod 755 "$SBX_STORE"
+	chown 65534:65534 "$SBX_STORE"
+	expect_status 125 img import "$w/bb.tar" --name bb
+	expect_contains "$WORK/err" "belongs to uid 65534"
+	[ -z "$(ls -A "$SBX_STORE")" ] || fail "created in a store of another uid"
+	# a symlink to a good directory is refused too
+	new_store link
+	mkdir -m 755 "$w/real"
+	ln -s "$w/real" "$SBX_STORE"
+	expect_status 125 img import "$w/bb.tar" --name bb
+	expect_contains "$WORK/err" "image store \`$SBX_STORE\`"
+	expect_contains "$WORK/err" "is a symlink"
+	expect_status 125 img ls
+	[ -z "$(ls -A "$w/real")" ] || fail "created through the symlink: $(ls -A "$w/real")"
+	# a store root created by sbx passes the check, whatever the umask
+	new_store fresh
+	(umask 000 && "$SBX" image import "$w/bb.tar" --name bb >"$WORK/out" 2>"$WORK/err") ||
+		fail "import into a new store: $(cat "$WORK/err")"
+	[ "$(stat -c %a "$SBX_STORE")" = 755 ] || fail "new store root mode $(stat -c %a "$SBX_STORE")"
+	expect_status 0 img ls
+	expect_contains "$WORK/out" "bb:latest"
+}
+
+# A legacy docker-save layer (`<id>/layer.tar`) is named by no digest but its
+# diff-id: when that layer is in the store already, the archive's copy is
+# still hashed, and an archive whose layer.tar does not match is refused.
+case_docker_stored_layer_rehashed() {
+	local w=$WORK/rehash before ls_before id
+	new_store rehash
+	mkdir -p "$w/l0/etc" "$w/l1/srv"
+	echo original-content >"$w/l0/etc/data"
+	echo top >"$w/l1/srv/top"
+	mk_docker "$w/dock.tar" dock:1 "$w/l0" "$w/l1" >/dev/null
+	expect_status 0 img import "$w/dock.tar"
+	# The same config and diff_ids, one byte of a file changed in the
+	# bottom layer.tar (the tar stays valid: only file content changes).
+	cp -a "$w/dock.tar.d" "$w/forged.d"
+	id=$(echo "layer-0-$w/dock.tar" | sha256sum | cut -c1-64)
+	python3 - "$w/forged.d/$id/layer.tar" <<'PY'
+import sys
+p = sys.argv[1]
+data = bytearray(open(p, "rb").read())
+i = data.index(b"original-content\n")
+data[i] = ord("O")
+open(p, "wb").write(data)
+PY
+	tar -C "$w/forged.d" -cf "$w/forged.tar" .
+	before=$(visible)
+	ls_before=$(img ls)
+	expect_status 125 img import "$w/forged.tar" --name forged:1
+	expect_contains "$WORK/err" "layer sha256:"
+	expect_contains "$WORK/err" "$id/layer.tar"
+	expect_contains "$WORK/err" "diff-id mismatch"
+	[ "$(wc -l <"$WORK/err")" = 1 ] || fail "error is not one line"
+	[ "$before" = "$(visible)" ] || fail "store changed"
+	[ "$ls_before" = "$(img ls)" ] || fail "image list changed"
+	[ -z "$(ls "$SBX_STORE/tmp")" ] || fail "tmp debris after the refusal"
+	expect_status 125 img inspect forged:1
+	# the same archive under the original name: refused as well
+	expect_status 125 img import "$w/forged.tar"
+	expect_contains "$WORK/err" "diff-id mismatch"
+	[ "$before" = "$(visible)" ] || fail "store changed"
 }
 
 case_progress_bar_on_a_terminal() {

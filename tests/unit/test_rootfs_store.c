@@ -630,9 +630,11 @@ START_TEST(test_rootless_import_whiteouts)
         int status;
 
         make_oci(P("oci"), three, 3, "v1", 0);
-        ck_assert_int_eq(chmod(base, 0777), 0);
-        ck_assert_int_eq(mkdir(store, 0777), 0);
-        ck_assert_int_eq(chmod(store, 0777), 0);
+        ck_assert_int_eq(chmod(base, 0755), 0);
+        /* The store root must belong to the importing user. */
+        ck_assert_int_eq(mkdir(store, 0755), 0);
+        if (geteuid() == 0)
+                ck_assert_int_eq(chown(store, 65534, 65534), 0);
         pid = fork();
         if (pid == 0) {
                 sbx_error *err = NULL;
@@ -646,6 +648,7 @@ START_TEST(test_rootless_import_whiteouts)
         }
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
         ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "rootless import failed");
+        ck_assert_int_eq(chown(store, geteuid(), getegid()), 0); /* ours again, to resolve */
         img = resolve("rootless:v1");
         ck_assert_ptr_nonnull(img);
         ck_assert_int_eq(overlay_check(img), 0);
@@ -707,6 +710,27 @@ START_TEST(test_oci_tar_and_docker_archive)
         ck_assert_ptr_nonnull(img = resolve("dock:2"));
         ck_assert(exists(img->layers[0], "etc/c"));
         sbx_image_free(img);
+}
+END_TEST
+
+/* A legacy docker-save layer (`<id>/layer.tar`) has no digest in its name:
+ * when its diff-id is in the store already, the archive's copy is hashed all
+ * the same, and one that does not match the config is refused. */
+START_TEST(test_docker_stored_layer_rehashed)
+{
+        static const struct layer_spec two[] = {{l0, PLAIN}, {l1, PLAIN}};
+        char id[65], cmd[3 * PATH_MAX];
+
+        make_docker(P("dock.tar"), two, 2, "dock:1");
+        import_ok(P("dock.tar"), NULL, NULL);
+        /* The same config and diff_ids; one byte of l1's var/z changed. */
+        sha256_hex("layer-id-1", strlen("layer-id-1"), id);
+        corrupt_content(P("dock.tar.d/%s/layer.tar", id));
+        snprintf(cmd, sizeof(cmd), "tar -C '%s' -cf '%s' .", P("dock.tar.d"), P("forged.tar"));
+        ck_assert_int_eq(system(cmd), 0);
+        expect_refused(P("forged.tar"), NULL, "layer.tar", "diff-id mismatch");
+        /* The same, imported as a directory. */
+        expect_refused(P("dock.tar.d"), NULL, "layer.tar", "diff-id mismatch");
 }
 END_TEST
 
@@ -1201,6 +1225,81 @@ START_TEST(test_sigkill_halfway)
 }
 END_TEST
 
+/* ---- the store root must be ours alone ---- */
+
+static void expect_root_refused(const char *root, const char *reason)
+{
+        sbx_store *st = NULL;
+        sbx_error *err = NULL;
+
+        ck_assert_int_eq(sbx_store_open(root, &st, &err), -1);
+        ck_assert_ptr_null(st);
+        ck_assert_ptr_nonnull(err);
+        ck_assert_msg(strstr(err->msg, root) != NULL, "`%s` not named in: %s", root, err->msg);
+        ck_assert_msg(strstr(err->msg, "writable only by it") != NULL, "%s", err->msg);
+        ck_assert_msg(strstr(err->msg, reason) != NULL, "`%s` not in: %s", reason, err->msg);
+        sbx_error_free(err);
+}
+
+START_TEST(test_store_root_trust)
+{
+        const char *other = P("other");
+        sbx_store *st = NULL;
+        sbx_error *err = NULL;
+        struct sbx_image *img;
+        struct stat sb;
+        mode_t mask;
+
+        /* Writable by others: refused, and nothing is created in it. */
+        ck_assert_int_eq(mkdir(store, 0700), 0);
+        ck_assert_int_eq(chmod(store, 0777), 0);
+        expect_root_refused(store, "mode is 0777");
+        ck_assert_int_eq(chmod(store, 0720), 0);
+        expect_root_refused(store, "mode is 0720");
+        write_tar(P("r.tar"), l0, PLAIN);
+        ck_assert_int_eq(import(P("r.tar"), "r", NULL, &err), -1);
+        ck_assert_ptr_nonnull(strstr(err->msg, "writable only by it"));
+        sbx_error_free(err);
+        err = NULL;
+        ck_assert_int_eq(count_dir(""), 0);
+        ck_assert_int_eq(rmdir(store), 0);
+
+        /* Another uid's directory: as root, one we give away; otherwise "/". */
+        if (geteuid() == 0) {
+                ck_assert_int_eq(mkdir(other, 0755), 0);
+                ck_assert_int_eq(chown(other, 65534, 65534), 0);
+                expect_root_refused(other, "belongs to uid 65534");
+        } else {
+                expect_root_refused("/", "belongs to uid 0");
+        }
+
+        /* A symlink to a good directory, and a file. */
+        ck_assert_int_eq(mkdir(P("real"), 0700), 0);
+        ck_assert_int_eq(symlink(P("real"), store), 0);
+        expect_root_refused(store, "is a symlink");
+        ck_assert_int_eq(unlink(store), 0);
+        write_str(store, "");
+        expect_root_refused(store, "is not a directory");
+        ck_assert_int_eq(unlink(store), 0);
+
+        /* A root the store creates passes, whatever the umask. */
+        mask = umask(0);
+        ck_assert_int_eq(sbx_store_open(NULL, &st, &err), 0);
+        ck_assert_msg(rf_store_prepare(st, &err) == 0, "prepare: %s", err ? err->msg : "?");
+        sbx_store_close(st);
+        umask(mask);
+        ck_assert_int_eq(lstat(store, &sb), 0);
+        ck_assert_int_eq(sb.st_mode & 07777, 0755);
+        import_ok(P("r.tar"), "r", NULL);
+        ck_assert_ptr_nonnull(img = resolve("r"));
+        sbx_image_free(img);
+        /* and so does a private 0700 one */
+        ck_assert_int_eq(chmod(store, 0700), 0);
+        ck_assert_ptr_nonnull(img = resolve("r"));
+        sbx_image_free(img);
+}
+END_TEST
+
 START_TEST(test_gc_refuses_during_import)
 {
         sbx_store *st = NULL, *st2 = NULL;
@@ -1230,6 +1329,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_oci_whiteouts_overlay);
         tcase_add_test(tc, test_rootless_import_whiteouts);
         tcase_add_test(tc, test_oci_tar_and_docker_archive);
+        tcase_add_test(tc, test_docker_stored_layer_rehashed);
         tcase_add_loop_test(tc, test_attack_tarball, 0,
                             (int)(sizeof(attacks) / sizeof(attacks[0])));
         tcase_add_test(tc, test_attack_in_oci_layer);
@@ -1243,6 +1343,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_planted_temp_symlink_not_followed);
         tcase_add_test(tc, test_concurrent_shared_layer);
         tcase_add_test(tc, test_sigkill_halfway);
+        tcase_add_test(tc, test_store_root_trust);
         tcase_add_test(tc, test_gc_refuses_during_import);
         suite_add_tcase(s, tc);
         return s;
