@@ -96,7 +96,8 @@ void sbx_sandbox_set_quiet(sbx_sandbox *sb, bool quiet);
 /* The memory of the caller's own command line (main's argv strings): the
  * sandbox's init, a copy of the caller, overwrites it with "sbx-init" so
  * that /proc/1/cmdline inside shows none of the host paths and values it
- * was started with.  NULL: left as it is. */
+ * was started with.  NULL: left as it is.  Every setter here copies what it
+ * is given, so nothing init uses lives in that memory. */
 void sbx_sandbox_set_args_area(sbx_sandbox *sb, char *start, size_t len);
 /* Whether the caller keeps the result record's usage (cgroup cpu.stat,
  * memory.peak, memory.events; default on).  Off, they are not read. */
