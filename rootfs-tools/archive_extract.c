@@ -643,15 +643,22 @@ static int extract_all(struct extract *x, struct archive *tar, sbx_error **err)
         return 0;
 }
 
-static int open_raw(struct archive *raw, struct src_reader *s, const char *label, sbx_error **err)
+/* Start the two hashing stages on s: the raw (decompressing) reader of m,
+ * and whether the layer is compressed, so that its diff-id needs a hash of
+ * its own.  m->raw is set even on failure, for the caller to free. */
+static int open_raw(struct src_reader *s, struct mid_reader *m, const char *label, sbx_error **err)
 {
         struct archive_entry *e;
 
-        archive_read_support_filter_all(raw);
-        archive_read_support_format_raw(raw);
-        if (archive_read_open(raw, s, NULL, src_read, NULL) != ARCHIVE_OK ||
-            archive_read_next_header(raw, &e) != ARCHIVE_OK)
-                return sbx_fail(err, "%s: %s", label, archive_error_string(raw));
+        sha256_init(&s->h);
+        sha256_init(&m->h);
+        m->raw = archive_read_new();
+        archive_read_support_filter_all(m->raw);
+        archive_read_support_format_raw(m->raw);
+        if (archive_read_open(m->raw, s, NULL, src_read, NULL) != ARCHIVE_OK ||
+            archive_read_next_header(m->raw, &e) != ARCHIVE_OK)
+                return sbx_fail(err, "%s: %s", label, archive_error_string(m->raw));
+        m->hash = archive_filter_code(m->raw, 0) != ARCHIVE_FILTER_NONE;
         return 0;
 }
 
@@ -668,12 +675,8 @@ int rf_extract_layer_fd(struct rf_import_ctx *ic, int fd, int destfd, const char
         memset(res, 0, sizeof(*res));
         *x = (struct extract){
             .ic = ic, .rootfd = destfd, .label = label, .cached_fd = -1, .res = res};
-        sha256_init(&s.h);
-        sha256_init(&m.h);
-        m.raw = archive_read_new();
-        if (open_raw(m.raw, &s, label, err) < 0)
+        if (open_raw(&s, &m, label, err) < 0)
                 goto out;
-        m.hash = archive_filter_code(m.raw, 0) != ARCHIVE_FILTER_NONE;
         tar = archive_read_new();
         archive_read_support_format_tar(tar);
         if (archive_read_open(tar, &m, NULL, mid_read, NULL) != ARCHIVE_OK) {
@@ -703,12 +706,8 @@ int rf_hash_layer_fd(struct rf_import_ctx *ic, int fd, const char *label,
         int ret = -1;
 
         memset(res, 0, sizeof(*res));
-        sha256_init(&s.h);
-        sha256_init(&m.h);
-        m.raw = archive_read_new();
-        if (open_raw(m.raw, &s, label, err) < 0)
+        if (open_raw(&s, &m, label, err) < 0)
                 goto out;
-        m.hash = archive_filter_code(m.raw, 0) != ARCHIVE_FILTER_NONE;
         if (drain(&s, &m, errs, label, err) < 0)
                 goto out;
         final_hashes(&s, &m, res);

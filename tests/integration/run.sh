@@ -282,11 +282,13 @@ except OSError as e:
 
 test_init_command_line_hides_the_host() {
 	# pid 1 is a copy of sbx: its command line must not show the policy
-	# path, the -e values or the volume sources it was started with
-	expect_status 0 run -p "$POLICIES/root-inside.yaml" -e SBX_PROBE_VALUE=hidden-value -- \
+	# path, the -e values or the volume sources it was started with, nor
+	# its environment the caller's variables
+	SBX_PROBE_HOST=host-secret expect_status 0 run -p "$POLICIES/root-inside.yaml" \
+		-e SBX_PROBE_VALUE=hidden-value -- \
 		sh -c 'tr "\0" " " </proc/1/cmdline; echo; cat /proc/1/comm; cat /proc/1/environ 2>&1 | head -c 200'
 	expect_contains "$WORK/out" sbx-init
-	grep -q "root-inside\|hidden-value\|SBX_PROBE\| run " "$WORK/out" &&
+	grep -q "root-inside\|hidden-value\|host-secret\|SBX_PROBE\| run " "$WORK/out" &&
 		fail "init's command line or environment is readable: $(cat "$WORK/out")"
 	return 0
 }
