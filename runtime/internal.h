@@ -85,15 +85,18 @@ void sbx_result_print_degradations(const struct sbx_result *res, FILE *out);
 /* ---- net.c ---- */
 /* Bring lo up inside the current network namespace (libnl-route-3). */
 int sbx_net_loopback_up(sbx_error **err);
-/* The same on a thread of its own, so that init builds the root file
- * system meanwhile; finish joins it and reports its failure. */
+/* Make the sandbox's network namespace on a thread of init, lo up in it when
+ * loopback_up, while init builds the root file system; join waits for the
+ * thread, moves the caller into the namespace and reports any failure. */
 struct sbx_net_up {
         pthread_t thread;
         bool started;
+        bool loopback_up;
+        int nsfd;
         sbx_error *err;
 };
-int sbx_net_loopback_up_start(struct sbx_net_up *u, sbx_error **err);
-int sbx_net_loopback_up_finish(struct sbx_net_up *u, sbx_error **err);
+int sbx_net_start(struct sbx_net_up *u, bool loopback_up, sbx_error **err);
+int sbx_net_join(struct sbx_net_up *u, sbx_error **err);
 
 /* ---- rootfs.c (runs inside the new mount namespace) ---- */
 struct sbx_rootfs_spec {
@@ -108,6 +111,11 @@ struct sbx_rootfs_spec {
         struct sbx_volume *volumes;
         size_t n_volumes;
         bool rootless;
+        /* Called once the mounts that do not depend on the network namespace
+         * are made, before the sysfs (which shows the namespace of the task
+         * that mounts it); NULL when the caller is in its namespace already. */
+        int (*enter_net)(void *arg, sbx_error **err);
+        void *enter_net_arg;
 };
 struct sbx_volume {
         char *src, *dst;

@@ -461,10 +461,13 @@ int sbx_rootfs_setup(const struct sbx_rootfs_spec *spec, sbx_error **err)
         for (const char *const *d = sbx_host_dirs; host && *d; d++)
                 if (bind_host_dir(rootfd, *d, err) < 0)
                         return -1;
-        r = setup_proc(rootfd, &masks, err) < 0 || setup_sys(rootfd, &masks, err) < 0;
+        r = setup_proc(rootfd, &masks, err) < 0 ||
+            setup_dev(rootfd, spec->rootless, host, err) < 0 ||
+            setup_writable(rootfd, p, err) < 0 ||
+            (spec->enter_net && spec->enter_net(spec->enter_net_arg, err) < 0) ||
+            setup_sys(rootfd, &masks, err) < 0;
         free(masks.first);
-        if (r || setup_dev(rootfd, spec->rootless, host, err) < 0 ||
-            setup_writable(rootfd, p, err) < 0)
+        if (r)
                 return -1;
         for (size_t i = 0; i < p->n_binds; i++)
                 if (bind_in(rootfd, p->binds[i].source, false, p->binds[i].dest,

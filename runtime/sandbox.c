@@ -576,6 +576,11 @@ static int move_fd(int *fd, int to)
         return 0;
 }
 
+static int enter_net(void *arg, sbx_error **err)
+{
+        return sbx_net_join(arg, err);
+}
+
 static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 {
         struct sbx_rootfs_spec spec = {
@@ -590,7 +595,7 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
             .n_volumes = c->sb->n_volumes,
             .rootless = c->rootless,
         };
-        struct sbx_net_up lo = {.started = false};
+        struct sbx_net_up net = {.started = false, .nsfd = -1};
         sbx_error *err = NULL;
         char go;
         pid_t cmd;
@@ -603,11 +608,25 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
                 snprintf(c->sb->args_area, c->sb->args_len, "sbx-init");
         }
         prctl(PR_SET_NAME, "sbx-init", 0, 0, 0);
+        /* The network namespace is made, and lo brought up in it, on a
+         * thread (net.c) from here on, while the supervisor writes the id
+         * maps and init builds the root file system: most of a millisecond
+         * of the kernel's time that nothing else waits for.  The thread
+         * has the full capabilities in the user namespace every task has
+         * on entering it.  Joined before /sys is mounted, before any fd is
+         * closed and before the command exists; its failure fails the run. */
+        if (sbx_net_start(&net, c->plan->net == SBX_NET_LOOPBACK, &err) < 0)
+                child_fail(c, err);
         /* EOF instead of the go byte: the supervisor is gone. */
         if (read_full(c->sync_fd, &go, 1) != 1)
                 _exit(SBX_EXIT_FAILURE);
-        if (setresgid(c->idmap.setup_gid, c->idmap.setup_gid, c->idmap.setup_gid) < 0 ||
-            setresuid(c->idmap.setup_uid, c->idmap.setup_uid, c->idmap.setup_uid) < 0) {
+        /* The ids of this thread only: libc's wrappers would signal the
+         * network thread to change its ids too, and wait for it.  That
+         * thread needs none of them, and ends before the command exists. */
+        if (syscall(SYS_setresgid, c->idmap.setup_gid, c->idmap.setup_gid, c->idmap.setup_gid) <
+                0 ||
+            syscall(SYS_setresuid, c->idmap.setup_uid, c->idmap.setup_uid, c->idmap.setup_uid) <
+                0) {
                 sbx_fail_errno(&err, errno, "switch to the sandbox's ids");
                 child_fail(c, err);
         }
@@ -622,18 +641,18 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
                         _exit(SBX_EXIT_FAILURE);
         }
         close(c->sync_fd);
-        if (!c->rootless && setgroups(0, NULL) < 0) {
+        if (!c->rootless && syscall(SYS_setgroups, 0, NULL) < 0) {
                 sbx_fail_errno(&err, errno, "setgroups");
                 child_fail(c, err);
         }
-        /* lo comes up on a thread while the root file system is built: a
-         * fifth of a millisecond of the kernel's time that no step below
-         * waits for.  Joined before any fd is closed and before the
-         * command exists. */
-        if (c->plan->net == SBX_NET_LOOPBACK && sbx_net_loopback_up_start(&lo, &err) < 0)
+        spec.enter_net = enter_net;
+        spec.enter_net_arg = &net;
+        if (sbx_rootfs_setup(&spec, &err) < 0)
                 child_fail(c, err);
-        if (sbx_rootfs_setup(&spec, &err) < 0 || sbx_net_loopback_up_finish(&lo, &err) < 0)
+        if (net.started) { /* fail closed: never in the host's network */
+                sbx_fail(&err, "the sandbox's network namespace was never entered");
                 child_fail(c, err);
+        }
         if (sethostname(c->hostname, strlen(c->hostname)) < 0) {
                 sbx_fail_errno(&err, errno, "sethostname");
                 child_fail(c, err);
@@ -701,8 +720,10 @@ static int write_idmaps(pid_t pid, const struct sbx_idmap *m, sbx_error **err)
 static pid_t clone_sandbox(int cgroup_fd, int *pidfd, sbx_error **err)
 {
         struct clone_args args = {
-            .flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
-                     CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_PIDFD,
+            /* Not CLONE_NEWNET: init makes the network namespace on a
+             * thread (net.c). */
+            .flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+                     CLONE_NEWCGROUP | CLONE_PIDFD,
             .pidfd = (uint64_t)(uintptr_t)pidfd,
             .exit_signal = SIGCHLD,
         };

@@ -228,6 +228,32 @@ test_host_processes_invisible() {
 test_only_loopback() {
 	expect_status 0 run -- sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "'
 	[ "$(cat "$WORK/out")" = lo ] || fail "interfaces: $(cat "$WORK/out")"
+	# sysfs shows the network namespace of the task that mounted it: init
+	# must have entered the sandbox's before mounting /sys
+	expect_status 0 run -- ls /sys/class/net
+	[ "$(cat "$WORK/out")" = lo ] || fail "/sys/class/net: $(cat "$WORK/out")"
+}
+
+test_init_and_command_share_one_new_netns() {
+	# init makes the network namespace on a thread and joins it: init
+	# and the command must both be in it, and it is not the host's
+	"$SBX" run -q -- sleep 1004 </dev/null >/dev/null 2>&1 &
+	local spid=$! cmd="" init host_ns init_ns cmd_ns
+	for _ in $(seq 50); do
+		cmd=$(pgrep -f '^sleep 1004$' || true)
+		[ -n "$cmd" ] && break
+		sleep 0.1
+	done
+	[ -n "$cmd" ] || fail "sandbox did not start"
+	init=$(awk '{ print $4 }' "/proc/$cmd/stat")
+	[ "$(cat "/proc/$init/comm")" = sbx-init ] || fail "the command's parent is not init"
+	host_ns=$(readlink /proc/self/ns/net)
+	init_ns=$(readlink "/proc/$init/ns/net")
+	cmd_ns=$(readlink "/proc/$cmd/ns/net")
+	kill -TERM "$spid"
+	wait "$spid" 2>/dev/null || true
+	[ "$init_ns" = "$cmd_ns" ] || fail "init in $init_ns, the command in $cmd_ns"
+	[ "$cmd_ns" != "$host_ns" ] || fail "the command is in the host's network namespace"
 }
 
 test_host_loopback_unreachable() {
