@@ -256,6 +256,32 @@ test_init_and_command_share_one_new_netns() {
 	[ "$cmd_ns" != "$host_ns" ] || fail "the command is in the host's network namespace"
 }
 
+test_network_namespace_failure_fails_closed() {
+	# When the kernel refuses the network namespace, the run must fail
+	# (exit 125, saying why), never run the command in the host's network.
+	# The refusal: sbx started under a filter that answers unshare(2),
+	# which only the thread making that namespace calls, with EPERM.
+	set +e
+	python3 - "$SBX" run -- sh -c 'echo RAN; cat /proc/net/dev' >"$WORK/out" 2>"$WORK/err" <<'PY'
+import ctypes, errno, os, sys
+lib = ctypes.CDLL("libseccomp.so.2")
+lib.seccomp_init.restype = ctypes.c_void_p
+lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
+lib.seccomp_load.argtypes = [ctypes.c_void_p]
+ctx = lib.seccomp_init(0x7FFF0000)  # SCMP_ACT_ALLOW
+nr = lib.seccomp_syscall_resolve_name(b"unshare")
+assert ctx and nr >= 0
+assert lib.seccomp_rule_add(ctx, 0x00050000 | errno.EPERM, nr, 0) == 0  # SCMP_ACT_ERRNO
+assert lib.seccomp_load(ctx) == 0
+os.execv(sys.argv[1], sys.argv[1:])
+PY
+	local rc=$?
+	set -e
+	[ "$rc" = 125 ] || fail "status $rc when no network namespace can be made"
+	expect_not_contains "$WORK/out" RAN
+	expect_contains "$WORK/err" "create the network namespace"
+}
+
 test_host_loopback_unreachable() {
 	python3 -c '
 import socket, sys, time
