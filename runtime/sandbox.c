@@ -445,13 +445,9 @@ static __attribute__((noreturn)) void run_command(const struct child_ctx *c)
         sbx_error *err = NULL;
         sigset_t none;
 
+        /* Every disposition is the default already (init reset them). */
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        /* execve keeps ignored signals ignored; sbx installs no handler, so
-         * only dispositions inherited as SIG_IGN need resetting. */
-        for (int s = 1; s < 32; s++)
-                if (s != SIGKILL && s != SIGSTOP)
-                        signal(s, SIG_DFL);
         /* A new session: the command has no controlling terminal, so it can
          * not push input into the caller's terminal (TIOCSTI). */
         if (setsid() < 0) {
@@ -576,6 +572,24 @@ static int move_fd(int *fd, int to)
         return 0;
 }
 
+/* execve keeps ignored signals ignored, and sbx installs no handler: the
+ * dispositions init inherits are the default or what the caller of sbx left
+ * ignored.  Those would reach the command ignored, and an ignored SIGCHLD
+ * would have the kernel reap the command unseen, its status lost.  Init sets
+ * them back to the default once; the command gets a copy of its table. */
+static void reset_ignored_signals(void)
+{
+        cleanup_free char *status = read_file_at(AT_FDCWD, "/proc/self/status", NULL);
+        const char *line = status ? strstr(status, "\nSigIgn:") : NULL;
+        unsigned long long ign =
+            line ? strtoull(line + strlen("\nSigIgn:"), NULL, 16) : ~0ULL; /* else all */
+
+        for (int s = 1; s < NSIG && s <= 64; s++)
+                /* libc's own two real-time signals refuse (EINVAL): harmless */
+                if ((ign & (1ULL << (s - 1))) && s != SIGKILL && s != SIGSTOP)
+                        signal(s, SIG_DFL);
+}
+
 static int enter_net(void *arg, sbx_error **err)
 {
         return sbx_net_join(arg, err);
@@ -617,6 +631,8 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
          * closed and before the command exists; its failure fails the run. */
         if (sbx_net_start(&net, c->plan->net == SBX_NET_LOOPBACK, &err) < 0)
                 child_fail(c, err);
+        /* While the supervisor writes the id maps. */
+        reset_ignored_signals();
         /* EOF instead of the go byte: the supervisor is gone. */
         if (read_full(c->sync_fd, &go, 1) != 1)
                 _exit(SBX_EXIT_FAILURE);
@@ -849,7 +865,9 @@ static void supervise(pid_t init, int pidfd, int msgfd, int sigfd, struct sbx_cg
                 }
                 if (fds[0].revents) {
                         memset(init_info, 0, sizeof(*init_info));
-                        if (waitid((idtype_t)P_PIDFD, (id_t)pidfd, init_info, WEXITED) == 0)
+                        /* Any error but EINTR: init is gone, unseen. */
+                        if (waitid((idtype_t)P_PIDFD, (id_t)pidfd, init_info, WEXITED) == 0 ||
+                            errno != EINTR)
                                 break;
                 }
         }
@@ -987,7 +1005,10 @@ int sbx_sandbox_run(sbx_sandbox *sb, struct sbx_result *res, sbx_error **err)
         }
 
         /* Signals are taken through a signalfd; the sandbox inherits the
-         * blocked mask (init waits for signals with sigwaitinfo). */
+         * blocked mask (init waits for signals with sigwaitinfo).  SIGCHLD
+         * left ignored by sbx's caller would have the kernel reap init
+         * unseen, its status lost. */
+        signal(SIGCHLD, SIG_DFL);
         sigemptyset(&mask);
         for (const int *s = (const int[]){SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
                                           SIGCHLD, SIGPIPE, 0};

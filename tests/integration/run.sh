@@ -282,6 +282,24 @@ PY
 	expect_contains "$WORK/err" "create the network namespace"
 }
 
+test_signals_ignored_by_the_caller_are_reset() {
+	# A caller that ignores SIGCHLD, SIGUSR1 and a real-time signal: the
+	# command gets none of them ignored, and its status still comes back
+	# (an ignored SIGCHLD lets the kernel reap children unseen)
+	set +e
+	timeout -k 5 30 python3 - "$SBX" run -- sh -c 'grep SigIgn /proc/self/status; exit 3' \
+		>"$WORK/out" 2>"$WORK/err" <<'PY'
+import os, signal, sys
+for s in (signal.SIGCHLD, signal.SIGUSR1, signal.SIGRTMIN + 2):
+    signal.signal(s, signal.SIG_IGN)
+os.execv(sys.argv[1], sys.argv[1:])
+PY
+	local rc=$?
+	set -e
+	[ "$rc" = 3 ] || fail "status $rc, want the command's 3"
+	grep -qx 'SigIgn:[[:space:]]*0*' "$WORK/out" || fail "ignored inside: $(cat "$WORK/out")"
+}
+
 test_host_loopback_unreachable() {
 	python3 -c '
 import socket, sys, time
