@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -590,6 +591,27 @@ static void reset_ignored_signals(void)
                         signal(s, SIG_DFL);
 }
 
+/* Personality flags are inherited through every execve: a caller of sbx
+ * under `setarch -R` would turn off address space randomisation for the
+ * sandbox's code, `-X` make all its readable memory executable.  These are
+ * the flags the kernel itself drops when a program gains privileges
+ * (PER_CLEAR_ON_SETID); the base persona is kept. */
+#define UNSAFE_PERSONALITY                                                                         \
+        (READ_IMPLIES_EXEC | ADDR_NO_RANDOMIZE | ADDR_COMPAT_LAYOUT | MMAP_PAGE_ZERO)
+
+static int clear_unsafe_personality(sbx_error **err)
+{
+        int cur = personality(0xffffffff);
+
+        if (cur == -1)
+                return sbx_fail_errno(err, errno, "read the personality");
+        if ((cur & UNSAFE_PERSONALITY) &&
+            personality((unsigned long)cur & ~(unsigned long)UNSAFE_PERSONALITY) == -1)
+                return sbx_fail_errno(err, errno, "clear personality flags %#x",
+                                      (unsigned)(cur & UNSAFE_PERSONALITY));
+        return 0;
+}
+
 static int enter_net(void *arg, sbx_error **err)
 {
         return sbx_net_join(arg, err);
@@ -633,6 +655,8 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
                 child_fail(c, err);
         /* While the supervisor writes the id maps. */
         reset_ignored_signals();
+        if (clear_unsafe_personality(&err) < 0)
+                child_fail(c, err);
         /* EOF instead of the go byte: the supervisor is gone. */
         if (read_full(c->sync_fd, &go, 1) != 1)
                 _exit(SBX_EXIT_FAILURE);

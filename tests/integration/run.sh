@@ -300,6 +300,15 @@ PY
 	grep -qx 'SigIgn:[[:space:]]*0*' "$WORK/out" || fail "ignored inside: $(cat "$WORK/out")"
 }
 
+test_caller_personality_does_not_weaken_the_sandbox() {
+	# setarch -R turns address space randomisation off for what it runs,
+	# and the flag survives execve: not into the sandbox
+	[ "$(setarch "$(uname -m)" -R cat /proc/self/personality)" = 00040000 ] ||
+		fail "setarch -R did not set ADDR_NO_RANDOMIZE on the host"
+	expect_status 0 setarch "$(uname -m)" -R "$SBX" run -q -- cat /proc/self/personality
+	[ "$(cat "$WORK/out")" = 00000000 ] || fail "personality inside: $(cat "$WORK/out")"
+}
+
 test_host_loopback_unreachable() {
 	python3 -c '
 import socket, sys, time
