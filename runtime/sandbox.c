@@ -455,7 +455,13 @@ static __attribute__((noreturn)) void run_command(const struct child_ctx *c)
                 sbx_fail_errno(&err, errno, "setsid");
                 child_fail(c, err);
         }
-        if ((p->nofile.set &&
+        /* No core dumps, hard limit included (raising it back needs
+         * CAP_SYS_RESOURCE): with a core_pattern pipe (systemd-coredump,
+         * apport) the kernel hands a crashed process's memory to a helper
+         * of the host, which keeps it on the host's disk, outside the
+         * sandbox and after it. */
+        if (set_rlimit(RLIMIT_CORE, 0, "RLIMIT_CORE", &err) < 0 ||
+            (p->nofile.set &&
              set_rlimit(RLIMIT_NOFILE, p->nofile.value, "RLIMIT_NOFILE", &err) < 0) ||
             (c->approx.rlimit_data &&
              set_rlimit(RLIMIT_DATA, c->approx.rlimit_data, "RLIMIT_DATA", &err) < 0) ||

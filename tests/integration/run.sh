@@ -309,6 +309,13 @@ test_caller_personality_does_not_weaken_the_sandbox() {
 	[ "$(cat "$WORK/out")" = 00000000 ] || fail "personality inside: $(cat "$WORK/out")"
 }
 
+test_no_core_dumps() {
+	# RLIMIT_CORE is 0, hard limit included: the command can not raise it
+	expect_status 0 run -- sh -c 'ulimit -Hc; ulimit -c unlimited 2>/dev/null && echo RAISED; true'
+	[ "$(head -n1 "$WORK/out")" = 0 ] || fail "hard core limit: $(head -n1 "$WORK/out")"
+	expect_not_contains "$WORK/out" RAISED
+}
+
 test_host_loopback_unreachable() {
 	python3 -c '
 import socket, sys, time
