@@ -1,8 +1,11 @@
 /* main.c - `sbx` dispatch table.  Everything else is in the libraries. */
 #include "cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 struct subcommand {
         const char *name;
@@ -25,8 +28,25 @@ static void usage(FILE *out)
         fprintf(out, "\nRun 'sbx COMMAND --help' for a command's options; see sbx(1).\n");
 }
 
+/* A standard stream the caller left closed is opened on /dev/null: the next
+ * file sbx opens would otherwise take its number, and its own messages or a
+ * sandbox's stdio would land in that file (a state file, a pipe to init).
+ * The command gets /dev/null there too.  Without even that, stop. */
+static void sanitize_stdio(void)
+{
+        for (int fd = 0; fd <= 2; fd++) {
+                int n;
+                if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+                        continue;
+                n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+                if (n != fd) /* /dev/null missing, or not the lowest free fd */
+                        _exit(SBX_EXIT_FAILURE);
+        }
+}
+
 int main(int argc, char **argv)
 {
+        sanitize_stdio();
         cli_set_args(argc, argv);
         if (argc < 2) {
                 usage(stderr);

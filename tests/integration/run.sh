@@ -316,6 +316,17 @@ test_no_core_dumps() {
 	expect_not_contains "$WORK/out" RAISED
 }
 
+test_closed_stdio_becomes_dev_null() {
+	# stdin and stderr closed by the caller: sbx's own files must not take
+	# their numbers; the command finds /dev/null there
+	set +e
+	"$SBX" run -q -- sh -c 'readlink /proc/self/fd/0 /proc/self/fd/2 >&1' >"$WORK/out" <&- 2>&-
+	local rc=$?
+	set -e
+	[ "$rc" = 0 ] || fail "status $rc"
+	[ "$(cat "$WORK/out")" = "$(printf '/dev/null\n/dev/null')" ] || fail "stdio inside: $(cat "$WORK/out")"
+}
+
 test_host_loopback_unreachable() {
 	python3 -c '
 import socket, sys, time
