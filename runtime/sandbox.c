@@ -430,9 +430,15 @@ static int drop_privileges(const struct child_ctx *c, sbx_error **err)
         return 0;
 }
 
+/* Each is a limit: where the hard limit sbx itself was given is lower, that
+ * one stands (the sandbox could never raise it: that needs
+ * CAP_SYS_RESOURCE in the host's user namespace). */
 static int set_rlimit(int res, uint64_t v, const char *name, sbx_error **err)
 {
-        struct rlimit rl = {.rlim_cur = v, .rlim_max = v};
+        struct rlimit cur, rl = {.rlim_cur = v, .rlim_max = v};
+
+        if (getrlimit(res, &cur) == 0 && cur.rlim_max != RLIM_INFINITY && cur.rlim_max < v)
+                rl.rlim_cur = rl.rlim_max = cur.rlim_max;
         if (setrlimit(res, &rl) < 0)
                 return sbx_fail_errno(err, errno, "setrlimit %s=%llu", name, (unsigned long long)v);
         return 0;

@@ -327,6 +327,18 @@ test_closed_stdio_becomes_dev_null() {
 	[ "$(cat "$WORK/out")" = "$(printf '/dev/null\n/dev/null')" ] || fail "stdio inside: $(cat "$WORK/out")"
 }
 
+test_lower_hard_nofile_of_the_caller_stands() {
+	# the policy's open-files (1024) is a limit: under a lower hard limit
+	# the run works and keeps the lower one, instead of failing
+	(
+		ulimit -n 64
+		expect_status 0 "$SBX" run -q -- sh -c 'ulimit -n; ulimit -Hn'
+	)
+	[ "$(cat "$WORK/out")" = "$(printf '64\n64')" ] || fail "limits inside: $(cat "$WORK/out")"
+	expect_status 0 "$SBX" run -q -- sh -c 'ulimit -Hn'
+	[ "$(cat "$WORK/out")" = 1024 ] || fail "default policy's open-files: $(cat "$WORK/out")"
+}
+
 test_host_loopback_unreachable() {
 	python3 -c '
 import socket, sys, time
