@@ -597,10 +597,21 @@ static void reset_ignored_signals(void)
         unsigned long long ign =
             line ? strtoull(line + strlen("\nSigIgn:"), NULL, 16) : ~0ULL; /* else all */
 
-        for (int s = 1; s < NSIG && s <= 64; s++)
-                /* libc's own two real-time signals refuse (EINVAL): harmless */
-                if ((ign & (1ULL << (s - 1))) && s != SIGKILL && s != SIGSTOP)
-                        signal(s, SIG_DFL);
+        for (int s = 1; s < NSIG && s <= 64; s++) {
+                /* The kernel's own struct (x86_64 and the generic layout):
+                 * libc refuses to touch the two real-time signals it keeps
+                 * for itself (EINVAL), which a caller may have left
+                 * ignored all the same.  Init never uses them. */
+                struct {
+                        void (*handler)(int);
+                        unsigned long flags;
+                        void (*restorer)(void);
+                        uint64_t mask;
+                } dfl = {.handler = SIG_DFL};
+                if ((ign & (1ULL << (s - 1))) && s != SIGKILL && s != SIGSTOP &&
+                    signal(s, SIG_DFL) == SIG_ERR)
+                        syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof(dfl.mask));
+        }
 }
 
 /* Personality flags are inherited through every execve: a caller of sbx

@@ -283,15 +283,19 @@ PY
 }
 
 test_signals_ignored_by_the_caller_are_reset() {
-	# A caller that ignores SIGCHLD, SIGUSR1 and a real-time signal: the
-	# command gets none of them ignored, and its status still comes back
-	# (an ignored SIGCHLD lets the kernel reap children unseen)
+	# A caller that ignores SIGCHLD, SIGUSR1, a real-time signal and 32,
+	# one libc keeps for itself: the command gets none of them ignored,
+	# and its status still comes back (an ignored SIGCHLD lets the kernel
+	# reap children unseen)
 	set +e
 	timeout -k 5 30 python3 - "$SBX" run -- sh -c 'grep SigIgn /proc/self/status; exit 3' \
 		>"$WORK/out" 2>"$WORK/err" <<'PY'
-import os, signal, sys
+import ctypes, os, signal, sys
 for s in (signal.SIGCHLD, signal.SIGUSR1, signal.SIGRTMIN + 2):
     signal.signal(s, signal.SIG_IGN)
+# struct sigaction of the kernel: handler SIG_IGN (1), no flags, no mask
+act = (ctypes.c_ulong * 4)(1, 0, 0, 0)
+assert ctypes.CDLL(None, use_errno=True).syscall(13, 32, act, None, 8) == 0  # rt_sigaction
 os.execv(sys.argv[1], sys.argv[1:])
 PY
 	local rc=$?
