@@ -708,16 +708,28 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
                 sbx_fail_errno(&err, errno, "setgroups");
                 child_fail(c, err);
         }
+        if (sethostname(c->hostname, strlen(c->hostname)) < 0) {
+                sbx_fail_errno(&err, errno, "sethostname");
+                child_fail(c, err);
+        }
+        /* Cut the bounding set once here, before the mounts, while the
+         * network thread works; the command inherits it, and init needs only
+         * its effective capabilities from now on.  (The bounding set is a
+         * thread's own: the network thread keeps its full one, and ends
+         * before the command exists.) */
+        for (int cap = 0; cap < (int)cap_max_bits(); cap++)
+                if (!(c->plan->caps_keep & (1ULL << cap)) &&
+                    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
+                        sbx_fail_errno(&err, errno, "drop capability %d from the bounding set",
+                                       cap);
+                        child_fail(c, err);
+                }
         spec.enter_net = enter_net;
         spec.enter_net_arg = &net;
         if (sbx_rootfs_setup(&spec, &err) < 0)
                 child_fail(c, err);
         if (net.started) { /* fail closed: never in the host's network */
                 sbx_fail(&err, "the sandbox's network namespace was never entered");
-                child_fail(c, err);
-        }
-        if (sethostname(c->hostname, strlen(c->hostname)) < 0) {
-                sbx_fail_errno(&err, errno, "sethostname");
                 child_fail(c, err);
         }
         /* Only stdio, the message pipe and the audit socket cross into the
@@ -731,15 +743,6 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
                 sbx_fail_errno(&err, errno, "close inherited file descriptors");
                 child_fail(c, err);
         }
-        /* Cut the bounding set once here; the command inherits it, and init
-         * needs only its effective capabilities from now on. */
-        for (int cap = 0; cap < (int)cap_max_bits(); cap++)
-                if (!(c->plan->caps_keep & (1ULL << cap)) &&
-                    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
-                        sbx_fail_errno(&err, errno, "drop capability %d from the bounding set",
-                                       cap);
-                        child_fail(c, err);
-                }
         /* Before the command exists: nothing in the sandbox may ever
          * inspect init (its /proc entries stay root's). */
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
