@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <pthread.h>
+#include <semaphore.h>
 
 /* ---- parse.c (pure) ---- */
 /* "300", "300s", "1.5m", "250ms", "2h" -> milliseconds (units.h grammar). */
@@ -85,18 +86,21 @@ void sbx_result_print_degradations(const struct sbx_result *res, FILE *out);
 /* ---- net.c ---- */
 /* Bring lo up inside the current network namespace (libnl-route-3). */
 int sbx_net_loopback_up(sbx_error **err);
-/* Make the sandbox's network namespace on a thread of init, lo up in it when
- * loopback_up, while init builds the root file system; join waits for the
- * thread, moves the caller into the namespace and reports any failure. */
-struct sbx_net_up {
+/* The sandbox's network namespace, made on a thread of init while init
+ * builds the root file system: start runs the thread; enter waits until the
+ * namespace exists and moves the caller into it; finish waits for the thread
+ * to end (lo is up then, when loopback_up) and fails unless enter succeeded. */
+struct sbx_net {
         pthread_t thread;
-        bool started;
-        bool loopback_up;
+        sem_t ready; /* posted once the namespace exists, or making it failed */
+        bool started, entered, loopback_up;
         int nsfd;
-        sbx_error *err;
+        sbx_error *ns_err; /* set before `ready` is posted */
+        sbx_error *lo_err; /* set before the thread ends */
 };
-int sbx_net_start(struct sbx_net_up *u, bool loopback_up, sbx_error **err);
-int sbx_net_join(struct sbx_net_up *u, sbx_error **err);
+int sbx_net_start(struct sbx_net *n, bool loopback_up, sbx_error **err);
+int sbx_net_enter(struct sbx_net *n, sbx_error **err);
+int sbx_net_finish(struct sbx_net *n, sbx_error **err);
 
 /* ---- rootfs.c (runs inside the new mount namespace) ---- */
 struct sbx_rootfs_spec {

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <unistd.h>
 
 #include <net/if.h>
@@ -54,37 +55,32 @@ out:
 }
 
 /* The thread makes the network namespace for itself (a thread may: the
- * namespaces of a task are its own), keeps a handle on it, and brings its
- * loopback up when asked to. */
+ * namespaces of a task are its own), keeps a handle on it, tells init it is
+ * there, then brings its loopback up when asked to. */
 static void *net_thread(void *arg)
 {
-        struct sbx_net_up *u = arg;
+        struct sbx_net *n = arg;
 
-        if (unshare(CLONE_NEWNET) < 0) {
-                sbx_fail_errno(&u->err, errno, "create the network namespace");
-                return NULL;
-        }
-        u->nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (u->nsfd < 0) {
-                sbx_fail_errno(&u->err, errno, "open the new network namespace");
-                return NULL;
-        }
-        if (u->loopback_up)
-                sbx_net_loopback_up(&u->err);
+        if (unshare(CLONE_NEWNET) < 0)
+                sbx_fail_errno(&n->ns_err, errno, "create the network namespace");
+        else if ((n->nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+                sbx_fail_errno(&n->ns_err, errno, "open the new network namespace");
+        sem_post(&n->ready);
+        if (n->ns_err == NULL && n->loopback_up)
+                sbx_net_loopback_up(&n->lo_err);
         return NULL;
 }
 
-int sbx_net_start(struct sbx_net_up *u, bool loopback_up, sbx_error **err)
+int sbx_net_start(struct sbx_net *n, bool loopback_up, sbx_error **err)
 {
         pthread_attr_t attr;
         cpu_set_t cpus;
         bool pinned = false;
         int e, cpu;
 
-        u->err = NULL;
-        u->nsfd = -1;
-        u->loopback_up = loopback_up;
-        u->started = false;
+        *n = (struct sbx_net){.nsfd = -1, .loopback_up = loopback_up};
+        if (sem_init(&n->ready, 0, 0) < 0)
+                return sbx_fail_errno(err, errno, "network namespace: semaphore");
         /* On a CPU other than this one, where there is one: the kernel
          * places a new thread beside its creator, and there it would wait
          * for the mounts to block, or for the scheduler's tick to move it
@@ -95,35 +91,61 @@ int sbx_net_start(struct sbx_net_up *u, bool loopback_up, sbx_error **err)
                 if (CPU_COUNT(&cpus) > 0)
                         pinned = pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus) == 0;
         }
-        e = pthread_create(&u->thread, &attr, net_thread, u);
+        e = pthread_create(&n->thread, &attr, net_thread, n);
         pthread_attr_destroy(&attr);
         if (e == EINVAL && pinned) /* the CPUs changed meanwhile: anywhere will do */
-                e = pthread_create(&u->thread, NULL, net_thread, u);
-        if (e != 0)
+                e = pthread_create(&n->thread, NULL, net_thread, n);
+        if (e != 0) {
+                sem_destroy(&n->ready);
                 return sbx_fail_errno(err, e, "network namespace: start a thread");
-        u->started = true;
+        }
+        n->started = true;
         return 0;
 }
 
-int sbx_net_join(struct sbx_net_up *u, sbx_error **err)
+/* Hand `e` over (the first error wins), or drop it; -1 when there was one. */
+static int report(sbx_error *e, sbx_error **err)
 {
-        int r = -1;
-
-        if (!u->started)
-                return sbx_fail(err, "network namespace: never started");
-        pthread_join(u->thread, NULL);
-        u->started = false;
-        if (u->err == NULL && setns(u->nsfd, CLONE_NEWNET) < 0)
-                sbx_fail_errno(&u->err, errno, "enter the new network namespace");
-        if (u->nsfd >= 0)
-                close(u->nsfd);
-        u->nsfd = -1;
-        if (u->err == NULL)
-                r = 0;
-        else if (err && *err == NULL)
-                *err = u->err;
+        if (e == NULL)
+                return 0;
+        if (err && *err == NULL)
+                *err = e;
         else
-                sbx_error_free(u->err);
-        u->err = NULL;
-        return r;
+                sbx_error_free(e);
+        return -1;
+}
+
+int sbx_net_enter(struct sbx_net *n, sbx_error **err)
+{
+        if (!n->started)
+                return sbx_fail(err, "network namespace: never started");
+        while (sem_wait(&n->ready) < 0 && errno == EINTR)
+                ;
+        if (n->ns_err != NULL) /* written before `ready` was posted */
+                return report(steal_pointer(&n->ns_err), err);
+        if (setns(n->nsfd, CLONE_NEWNET) < 0)
+                return sbx_fail_errno(err, errno, "enter the new network namespace");
+        close(n->nsfd);
+        n->nsfd = -1;
+        n->entered = true;
+        return 0;
+}
+
+int sbx_net_finish(struct sbx_net *n, sbx_error **err)
+{
+        if (n->started) {
+                pthread_join(n->thread, NULL);
+                n->started = false;
+                sem_destroy(&n->ready);
+        }
+        if (n->nsfd >= 0) {
+                close(n->nsfd);
+                n->nsfd = -1;
+        }
+        sbx_error_free(steal_pointer(&n->ns_err));
+        if (!n->entered) { /* fail closed: never in the host's network */
+                sbx_error_free(steal_pointer(&n->lo_err));
+                return sbx_fail(err, "the sandbox's network namespace was never entered");
+        }
+        return report(steal_pointer(&n->lo_err), err);
 }

@@ -637,7 +637,7 @@ static int clear_unsafe_personality(sbx_error **err)
 
 static int enter_net(void *arg, sbx_error **err)
 {
-        return sbx_net_join(arg, err);
+        return sbx_net_enter(arg, err);
 }
 
 static __attribute__((noreturn)) void child_main(struct child_ctx *c)
@@ -654,7 +654,7 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
             .n_volumes = c->sb->n_volumes,
             .rootless = c->rootless,
         };
-        struct sbx_net_up net = {.started = false, .nsfd = -1};
+        struct sbx_net net = {.started = false, .nsfd = -1};
         sbx_error *err = NULL;
         char go;
         pid_t cmd;
@@ -672,8 +672,10 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
          * maps and init builds the root file system: most of a millisecond
          * of the kernel's time that nothing else waits for.  The thread
          * has the full capabilities in the user namespace every task has
-         * on entering it.  Joined before /sys is mounted, before any fd is
-         * closed and before the command exists; its failure fails the run. */
+         * on entering it.  Init enters the namespace as soon as it exists,
+         * before it mounts /sys, and joins the thread once lo is up, before
+         * any fd is closed and before the command exists; a failure of
+         * either fails the run. */
         if (sbx_net_start(&net, c->plan->net == SBX_NET_LOOPBACK, &err) < 0)
                 child_fail(c, err);
         /* While the supervisor writes the id maps. */
@@ -728,10 +730,10 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
         spec.enter_net_arg = &net;
         if (sbx_rootfs_setup(&spec, &err) < 0)
                 child_fail(c, err);
-        if (net.started) { /* fail closed: never in the host's network */
-                sbx_fail(&err, "the sandbox's network namespace was never entered");
+        /* lo came up meanwhile; the thread ends here, before its fds
+         * could be closed below and long before the command exists. */
+        if (sbx_net_finish(&net, &err) < 0)
                 child_fail(c, err);
-        }
         /* Only stdio, the message pipe and the audit socket cross into the
          * command, all close-on-exec. */
         if (move_fd(&c->msg_fd, 3) < 0 || (c->audit_fd >= 0 && move_fd(&c->audit_fd, 4) < 0)) {

@@ -256,30 +256,50 @@ test_init_and_command_share_one_new_netns() {
 	[ "$cmd_ns" != "$host_ns" ] || fail "the command is in the host's network namespace"
 }
 
-test_network_namespace_failure_fails_closed() {
-	# When the kernel refuses the network namespace, the run must fail
-	# (exit 125, saying why), never run the command in the host's network.
-	# The refusal: sbx started under a filter that answers unshare(2),
-	# which only the thread making that namespace calls, with EPERM.
-	set +e
-	python3 - "$SBX" run -- sh -c 'echo RAN; cat /proc/net/dev' >"$WORK/out" 2>"$WORK/err" <<'PY'
+# sbx_under_denial SYSCALL ARGS...: run sbx under a filter that answers
+# SYSCALL with EPERM (inherited by the sandbox's init); output in $WORK
+sbx_under_denial() {
+	local denied=$1
+	shift
+	python3 - "$denied" "$SBX" "$@" >"$WORK/out" 2>"$WORK/err" <<'PY'
 import ctypes, errno, os, sys
 lib = ctypes.CDLL("libseccomp.so.2")
 lib.seccomp_init.restype = ctypes.c_void_p
 lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
 lib.seccomp_load.argtypes = [ctypes.c_void_p]
 ctx = lib.seccomp_init(0x7FFF0000)  # SCMP_ACT_ALLOW
-nr = lib.seccomp_syscall_resolve_name(b"unshare")
+nr = lib.seccomp_syscall_resolve_name(sys.argv[1].encode())
 assert ctx and nr >= 0
 assert lib.seccomp_rule_add(ctx, 0x00050000 | errno.EPERM, nr, 0) == 0  # SCMP_ACT_ERRNO
 assert lib.seccomp_load(ctx) == 0
-os.execv(sys.argv[1], sys.argv[1:])
+os.execv(sys.argv[2], sys.argv[2:])
 PY
+}
+
+test_network_namespace_failure_fails_closed() {
+	# When the kernel refuses the network namespace, the run must fail
+	# (exit 125, saying why), never run the command in the host's network.
+	# unshare(2) is called only by the thread of init making that namespace.
+	set +e
+	sbx_under_denial unshare run -- sh -c 'echo RAN; cat /proc/net/dev'
 	local rc=$?
 	set -e
 	[ "$rc" = 125 ] || fail "status $rc when no network namespace can be made"
 	expect_not_contains "$WORK/out" RAN
 	expect_contains "$WORK/err" "create the network namespace"
+}
+
+test_loopback_failure_fails_the_run() {
+	# lo comes up on that thread while init goes on: its failure (no
+	# netlink socket: socket(2) is called by nothing else in a default
+	# run) must still fail the run before the command exists
+	set +e
+	sbx_under_denial socket run -- sh -c 'echo RAN'
+	local rc=$?
+	set -e
+	[ "$rc" = 125 ] || fail "status $rc when lo can not be brought up"
+	expect_not_contains "$WORK/out" RAN
+	expect_contains "$WORK/err" "loopback"
 }
 
 test_signals_ignored_by_the_caller_are_reset() {
