@@ -169,20 +169,26 @@ char *sbx_result_to_json(const struct sbx_result *r)
         return text;
 }
 
-int sbx_result_write_json(const struct sbx_result *res, const char *path, sbx_error **err)
+FILE *sbx_result_open_json(const char *path, sbx_error **err)
 {
-        cleanup_free char *text = sbx_result_to_json(res);
-        cleanup_file FILE *f = NULL;
+        FILE *f;
 
-        if (strcmp(path, "-") == 0) {
-                printf("%s\n", text);
-                fflush(stdout);
-                return 0;
-        }
+        if (strcmp(path, "-") == 0)
+                return stdout;
         f = fopen(path, "we");
         if (f == NULL)
-                return sbx_fail_errno(err, errno, "write result record `%s`", path);
+                sbx_fail_errno(err, errno, "result record `%s`", path);
+        return f;
+}
+
+int sbx_result_write_json(const struct sbx_result *res, FILE *f, const char *path, sbx_error **err)
+{
+        cleanup_free char *text = sbx_result_to_json(res);
+        int r = 0;
+
         if (fprintf(f, "%s\n", text) < 0 || fflush(f) != 0)
-                return sbx_fail_errno(err, errno, "write result record `%s`", path);
-        return 0;
+                r = sbx_fail_errno(err, errno, "write result record `%s`", path);
+        if (f != stdout && fclose(f) != 0 && r == 0)
+                r = sbx_fail_errno(err, errno, "write result record `%s`", path);
+        return r;
 }

@@ -7,10 +7,11 @@
  *   sbx_sandbox_set_rootfs_dir(sb, dir)          optional; default: read-only host view
  *     or sbx_sandbox_set_rootfs_layers(sb, name, digest, layers, n)
  *   sbx_sandbox_add_env / add_volume / set_workdir / set_timeout_ms ...
+ *   FILE *rec = sbx_result_open_json("-" or path, &err);   before the run
  *   struct sbx_result res;
  *   sbx_sandbox_run(sb, &res, &err);             0: the command ran (res says how it ended)
  *                                                -1: sbx failed before the command ran
- *   sbx_result_write_json(&res, "-" or path, &err);
+ *   sbx_result_write_json(&res, rec, path, &err);
  *   sbx_result_clear(&res);
  *   sbx_sandbox_free(sb);
  *
@@ -108,7 +109,11 @@ int sbx_sandbox_run(sbx_sandbox *sb, struct sbx_result *res, sbx_error **err);
 void sbx_result_clear(struct sbx_result *res);
 /* JSON text of the record (caller frees). */
 char *sbx_result_to_json(const struct sbx_result *res);
-int sbx_result_write_json(const struct sbx_result *res, const char *path, sbx_error **err);
+/* Open where the record goes ("-": stdout) before the run, so that a
+ * destination that can not be written stops the run before it starts;
+ * write puts the record there and closes it (stdout stays open). */
+FILE *sbx_result_open_json(const char *path, sbx_error **err);
+int sbx_result_write_json(const struct sbx_result *res, FILE *f, const char *path, sbx_error **err);
 
 /* Remove what crashed runs left: state dirs whose supervisor is gone, their
  * cgroups (killed first).  Reports what it removed through `report`. */

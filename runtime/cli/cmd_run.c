@@ -107,6 +107,7 @@ int cmd_run(int argc, char **argv)
         sbx_sandbox *sb = NULL;
         sbx_store *store = NULL;
         struct sbx_result res = {0};
+        FILE *rec = NULL;
         int status = SBX_EXIT_FAILURE;
         bool ran = false;
 
@@ -119,6 +120,10 @@ int cmd_run(int argc, char **argv)
         }
         if (prepare(&a, &pol, &plan, &sb, &store, &err) < 0)
                 goto out;
+        /* Before the sandbox starts: a record that could not be written
+         * would lose the outcome of a command that ran. */
+        if (a.json && (rec = sbx_result_open_json(a.json, &err)) == NULL)
+                goto out;
         ran = sbx_sandbox_run(sb, &res, &err) == 0;
         if (ran) {
                 status = res.status;
@@ -126,11 +131,11 @@ int cmd_run(int argc, char **argv)
                         fprintf(stderr, "sbx: %s\n", res.message);
         }
         /* The record is written for failed starts too: it says why. */
-        if (a.json) {
+        if (rec) {
                 sbx_error *jerr = NULL;
                 if (!ran && err)
                         res.message = xstrdup(err->msg);
-                if (sbx_result_write_json(&res, a.json, &jerr) < 0) {
+                if (sbx_result_write_json(&res, steal_pointer(&rec), a.json, &jerr) < 0) {
                         sbx_error_print(jerr);
                         sbx_error_free(jerr);
                         if (ran && status == 0)

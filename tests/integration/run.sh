@@ -595,6 +595,21 @@ for k in ("id", "started_at", "ended_at", "oom_killed", "memory_peak_bytes", "cp
 PY
 }
 
+test_json_record_unwritable_stops_before_the_run() {
+	# a record that can not be written would lose the outcome of a
+	# command that ran: the run fails first, and the command never starts
+	mkdir -p "$WORK/mark"
+	chmod 777 "$WORK/mark"
+	printf 'sbx-policy: 1\nextends: default\nfilesystem:\n  volumes:\n    - host: %s\n      writable: true\n' \
+		"$WORK/mark" >"$WORK/markvol.yaml"
+	expect_status 0 "$SBX" run -q -p "$WORK/markvol.yaml" -v "$WORK/mark:/mark" -- touch /mark/control
+	[ -e "$WORK/mark/control" ] || fail "the volume does not take writes (control)"
+	expect_status 125 "$SBX" run -q -p "$WORK/markvol.yaml" -v "$WORK/mark:/mark" \
+		--json "$WORK/no/such/dir/r.json" -- touch /mark/ran
+	expect_contains "$WORK/err" "result record"
+	[ ! -e "$WORK/mark/ran" ] || fail "the command ran"
+}
+
 test_json_record_timeout() {
 	expect_status 124 "$SBX" run -q -t 300ms --json - -- sleep 5
 	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["timed_out"] and r["status"] == 124 and r["exit_code"] is None, r' "$WORK/out"
