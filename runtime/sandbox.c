@@ -1033,6 +1033,22 @@ int sbx_sandbox_run(sbx_sandbox *sb, struct sbx_result *res, sbx_error **err)
         snprintf(c.hostname, sizeof(c.hostname), "sbx");
         sbx_idmap_compute(geteuid(), getegid(), plan->uid, plan->gid, &c.idmap);
 
+        /* Signals are taken through a signalfd, blocked from here on: one
+         * that came while the state file and the cgroup exist but before
+         * the sandbox does would otherwise end sbx with both left behind.
+         * The sandbox inherits the blocked mask (init waits for signals
+         * with sigwaitinfo).  SIGCHLD left ignored by sbx's caller would
+         * have the kernel reap init unseen, its status lost. */
+        signal(SIGCHLD, SIG_DFL);
+        sigemptyset(&mask);
+        for (const int *s = (const int[]){SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+                                          SIGCHLD, SIGPIPE, 0};
+             *s; s++)
+                sigaddset(&mask, *s);
+        sigprocmask(SIG_BLOCK, &mask, &oldmask);
+        masked = true;
+        sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+
         if (sbx_state_create(id, &state, err) < 0)
                 goto out;
         scratch = sbx_state_scratch_dir();
@@ -1056,19 +1072,6 @@ int sbx_sandbox_run(sbx_sandbox *sb, struct sbx_result *res, sbx_error **err)
                 }
         }
 
-        /* Signals are taken through a signalfd; the sandbox inherits the
-         * blocked mask (init waits for signals with sigwaitinfo).  SIGCHLD
-         * left ignored by sbx's caller would have the kernel reap init
-         * unseen, its status lost. */
-        signal(SIGCHLD, SIG_DFL);
-        sigemptyset(&mask);
-        for (const int *s = (const int[]){SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
-                                          SIGCHLD, SIGPIPE, 0};
-             *s; s++)
-                sigaddset(&mask, *s);
-        sigprocmask(SIG_BLOCK, &mask, &oldmask);
-        masked = true;
-        sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
         if (sigfd < 0 || pipe2(syncp, O_CLOEXEC) < 0 || pipe2(msgp, O_CLOEXEC) < 0) {
                 sbx_fail_errno(err, errno, "create supervisor pipes");
                 goto out;

@@ -566,6 +566,20 @@ test_killed_supervisor_kills_sandbox_and_gc_cleans() {
 	expect_contains "$WORK/out" "removed cgroup"
 }
 
+test_sigterm_at_any_moment_leaves_nothing() {
+	# SIGTERM to sbx at staggered moments of its start and run: whenever
+	# it lands, nothing may be left behind (the harness checks state
+	# files, cgroups, processes and mounts after the test)
+	local i pid
+	for i in $(seq 40); do
+		"$SBX" run -q -- sh -c 'sleep 0.01' </dev/null >/dev/null 2>&1 &
+		pid=$!
+		sleep "0.00$((i % 10))"
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+}
+
 test_gc_leaves_live_sandboxes() {
 	"$SBX" run -q -- sh -c 'sleep 4; cat /etc/hostname' >"$WORK/live" &
 	local pid=$!
