@@ -276,30 +276,30 @@ os.execv(sys.argv[2], sys.argv[2:])
 PY
 }
 
-test_network_namespace_failure_fails_closed() {
-	# When the kernel refuses the network namespace, the run must fail
-	# (exit 125, saying why), never run the command in the host's network.
-	# unshare(2) is called only by the thread of init making that namespace.
+# expect_denial_fails_run SYSCALL TEXT: with SYSCALL refused, a run fails
+# with 125 and TEXT, and its command never runs
+expect_denial_fails_run() {
 	set +e
-	sbx_under_denial unshare run -- sh -c 'echo RAN; cat /proc/net/dev'
+	sbx_under_denial "$1" run -- sh -c 'echo RAN; cat /proc/net/dev'
 	local rc=$?
 	set -e
-	[ "$rc" = 125 ] || fail "status $rc when no network namespace can be made"
+	[ "$rc" = 125 ] || fail "status $rc with $1 refused"
 	expect_not_contains "$WORK/out" RAN
-	expect_contains "$WORK/err" "create the network namespace"
+	expect_contains "$WORK/err" "$2"
+}
+
+test_network_namespace_failure_fails_closed() {
+	# When the kernel refuses the network namespace, the run must fail,
+	# never run the command in the host's network.  unshare(2) is called
+	# only by the thread of init making that namespace.
+	expect_denial_fails_run unshare "create the network namespace"
 }
 
 test_loopback_failure_fails_the_run() {
 	# lo comes up on that thread while init goes on: its failure (no
 	# netlink socket: socket(2) is called by nothing else in a default
 	# run) must still fail the run before the command exists
-	set +e
-	sbx_under_denial socket run -- sh -c 'echo RAN'
-	local rc=$?
-	set -e
-	[ "$rc" = 125 ] || fail "status $rc when lo can not be brought up"
-	expect_not_contains "$WORK/out" RAN
-	expect_contains "$WORK/err" "loopback"
+	expect_denial_fails_run socket "loopback"
 }
 
 test_signals_ignored_by_the_caller_are_reset() {
