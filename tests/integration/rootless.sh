@@ -72,6 +72,19 @@ test_rootless_timeout() {
 	if pgrep -f 'sleep 101[12]' >/dev/null; then fail "sandbox processes survived"; fi
 }
 
+test_rootless_caller_state_does_not_reach_the_command() {
+	# signals nobody's caller ignores, setarch -R, a high core limit: none
+	# reaches the command, and its status comes back
+	expect_status 3 as_nobody timeout -k 5 30 setarch "$(uname -m)" -R python3 -c '
+import os, signal, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+os.execv(sys.argv[1], sys.argv[1:])' "$NOBODY_SBX" run -q -- \
+		sh -c 'grep SigIgn /proc/self/status; cat /proc/self/personality; ulimit -Hc; exit 3'
+	[ "$(tr '\n' ' ' <"$WORK/out" | tr -s '\t ' ' ')" = "SigIgn: 0000000000000000 00000000 0 " ] ||
+		fail "inside: $(cat "$WORK/out")"
+}
+
 test_rootless_degradation_recorded() {
 	# no delegated cgroup here: best-effort limits degrade, and say so
 	expect_status 0 as_nobody "$NOBODY_SBX" run --json - -- true
