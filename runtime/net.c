@@ -60,13 +60,17 @@ out:
 static void *net_thread(void *arg)
 {
         struct sbx_net *n = arg;
+        bool made = false;
 
         if (unshare(CLONE_NEWNET) < 0)
                 sbx_fail_errno(&n->ns_err, errno, "create the network namespace");
         else if ((n->nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
                 sbx_fail_errno(&n->ns_err, errno, "open the new network namespace");
+        else
+                made = true;
+        /* From here on ns_err and nsfd are init's to read and change. */
         sem_post(&n->ready);
-        if (n->ns_err == NULL && n->loopback_up)
+        if (made && n->loopback_up)
                 sbx_net_loopback_up(&n->lo_err);
         return NULL;
 }
