@@ -592,25 +592,29 @@ static int move_fd(int *fd, int to)
  * them back to the default once; the command gets a copy of its table. */
 static void reset_ignored_signals(void)
 {
+        /* The kernel's own struct (x86_64 and the generic layout), through
+         * the raw call: libc refuses to touch the two real-time signals it
+         * keeps for itself (EINVAL), which a caller may have left ignored
+         * all the same.  Init never uses them. */
+        struct ksigaction {
+                void (*handler)(int);
+                unsigned long flags;
+                void (*restorer)(void);
+                uint64_t mask;
+        } dfl = {.handler = SIG_DFL}, old;
         cleanup_free char *status = read_file_at(AT_FDCWD, "/proc/self/status", NULL);
         const char *line = status ? strstr(status, "\nSigIgn:") : NULL;
-        unsigned long long ign =
-            line ? strtoull(line + strlen("\nSigIgn:"), NULL, 16) : ~0ULL; /* else all */
+        unsigned long long ign = line ? strtoull(line + strlen("\nSigIgn:"), NULL, 16) : 0;
 
         for (int s = 1; s < NSIG && s <= 64; s++) {
-                /* The kernel's own struct (x86_64 and the generic layout):
-                 * libc refuses to touch the two real-time signals it keeps
-                 * for itself (EINVAL), which a caller may have left
-                 * ignored all the same.  Init never uses them. */
-                struct {
-                        void (*handler)(int);
-                        unsigned long flags;
-                        void (*restorer)(void);
-                        uint64_t mask;
-                } dfl = {.handler = SIG_DFL};
-                if ((ign & (1ULL << (s - 1))) && s != SIGKILL && s != SIGSTOP &&
-                    signal(s, SIG_DFL) == SIG_ERR)
-                        syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof(dfl.mask));
+                if (s == SIGKILL || s == SIGSTOP)
+                        continue;
+                /* Without /proc, ask the kernel signal by signal. */
+                if (line ? !(ign & (1ULL << (s - 1)))
+                         : syscall(SYS_rt_sigaction, s, NULL, &old, sizeof(old.mask)) != 0 ||
+                               old.handler != SIG_IGN)
+                        continue;
+                syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof(dfl.mask));
         }
 }
 
