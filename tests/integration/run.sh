@@ -334,8 +334,13 @@ test_caller_personality_does_not_weaken_the_sandbox() {
 }
 
 test_no_core_dumps() {
-	# RLIMIT_CORE is 0, hard limit included: the command can not raise it
-	expect_status 0 run -- sh -c 'ulimit -Hc; ulimit -c unlimited 2>/dev/null && echo RAISED; true'
+	# RLIMIT_CORE is 0, hard limit included, whatever sbx was given: the
+	# command can not raise it
+	(
+		ulimit -c unlimited
+		[ "$(ulimit -Hc)" = unlimited ] || fail "could not raise the host's core limit"
+		expect_status 0 run -- sh -c 'ulimit -Hc; ulimit -c unlimited 2>/dev/null && echo RAISED; true'
+	)
 	[ "$(head -n1 "$WORK/out")" = 0 ] || fail "hard core limit: $(head -n1 "$WORK/out")"
 	expect_not_contains "$WORK/out" RAISED
 }
@@ -570,14 +575,22 @@ test_sigterm_at_any_moment_leaves_nothing() {
 	# SIGTERM to sbx at staggered moments of its start and run: whenever
 	# it lands, nothing may be left behind (the harness checks state
 	# files, cgroups, processes and mounts after the test)
-	local i pid
+	local i pid rc stopped=0
 	for i in $(seq 40); do
 		"$SBX" run -q -- sh -c 'sleep 0.01' </dev/null >/dev/null 2>&1 &
 		pid=$!
 		sleep "0.00$((i % 10))"
 		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
+		rc=0
+		wait "$pid" 2>/dev/null || rc=$?
+		# ran to its end, or ended by the signal (sbx's or the command's)
+		case $rc in
+		0) ;;
+		143) stopped=$((stopped + 1)) ;;
+		*) fail "run $i ended with status $rc" ;;
+		esac
 	done
+	[ "$stopped" -gt 0 ] || fail "SIGTERM never stopped a run"
 }
 
 test_gc_leaves_live_sandboxes() {

@@ -78,6 +78,13 @@ static void write_cache_file(const char *path, const struct sock_filter *insn)
         close(fd);
 }
 
+/* The two plans carry the same seccomp program, instruction for instruction. */
+static void assert_same_program(const sbx_plan *a, const sbx_plan *b)
+{
+        ck_assert_uint_eq(a->seccomp_len, b->seccomp_len);
+        ck_assert_mem_eq(a->seccomp, b->seccomp, a->seccomp_len * sizeof(struct sock_filter));
+}
+
 START_TEST(hit_gives_the_same_program)
 {
         struct sock_filter marker = BPF_STMT(BPF_RET | BPF_K, 0x7fff0000);
@@ -88,9 +95,7 @@ START_TEST(hit_gives_the_same_program)
         f = cache_file();
         ck_assert_ptr_nonnull(f);
         cached = compile_default();
-        ck_assert_uint_eq(fresh->seccomp_len, cached->seccomp_len);
-        ck_assert_mem_eq(fresh->seccomp, cached->seccomp,
-                         fresh->seccomp_len * sizeof(struct sock_filter));
+        assert_same_program(fresh, cached);
         sbx_plan_free(cached);
         /* and it really comes from the file: a well-formed file with other
          * content under the key is what the next compile returns */
@@ -120,9 +125,7 @@ START_TEST(damaged_file_is_a_miss)
         ck_assert_int_eq(pwrite(fd, &bad, sizeof(bad), 12), (ssize_t)sizeof(bad));
         close(fd);
         again = compile_default();
-        ck_assert_uint_eq(fresh->seccomp_len, again->seccomp_len);
-        ck_assert_mem_eq(fresh->seccomp, again->seccomp,
-                         fresh->seccomp_len * sizeof(struct sock_filter));
+        assert_same_program(fresh, again);
         free(f);
         sbx_plan_free(fresh);
         sbx_plan_free(again);
@@ -157,9 +160,7 @@ START_TEST(file_in_untrusted_directory_is_not_loaded)
         write_cache_file(f, &allow);
         ck_assert_int_eq(chmod(dir, 0777), 0);
         again = compile_default();
-        ck_assert_uint_eq(fresh->seccomp_len, again->seccomp_len);
-        ck_assert_mem_eq(fresh->seccomp, again->seccomp,
-                         fresh->seccomp_len * sizeof(struct sock_filter));
+        assert_same_program(fresh, again);
         free(f);
         sbx_plan_free(fresh);
         sbx_plan_free(again);
